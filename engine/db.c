@@ -1,0 +1,366 @@
+/*
+ * db.c - opening a data directory, the recorded schema, the explicit lock.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "err.h"
+
+#define SCHEMA_FILE ".schema"
+#define SCHEMA_HEADER "# Bazoola schema, recorded by libbazoola; one table per line.\n"
+
+bz_options *bz_options_new(void)
+{
+    bz_options *o = calloc(1, sizeof(*o));
+    if (o)
+        o->create = true;
+    return o;
+}
+
+void bz_options_free(bz_options *o) { free(o); }
+
+int bz_options_set_create(bz_options *o, int create)
+{
+    bz__err_clear();
+    if (!o)
+        return bz__err(BZ_EINVAL, "bz_options_set_create: NULL options");
+    o->create = create != 0;
+    return BZ_OK;
+}
+
+/* mkdir -p, as 0.0.7's os.makedirs. */
+static int make_dirs(const char *dir)
+{
+    char *p = strdup(dir);
+    if (!p)
+        return bz__nomem();
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+            int e = errno;
+            int rc = bz__err_os(e, "cannot create directory %s", p);
+            free(p);
+            return rc;
+        }
+        *s = '/';
+    }
+    int rc = BZ_OK;
+    if (mkdir(p, 0700) != 0 && errno != EEXIST)
+        rc = bz__err_os(errno, "cannot create directory %s", p);
+    free(p);
+    return rc;
+}
+
+/* Read DIR/.schema: BZ_OK with *out NULL when there is none. */
+static int read_recorded(int dirfd, const char *dir, bz_schema **out)
+{
+    *out = NULL;
+    int fd = openat(dirfd, SCHEMA_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return BZ_OK;
+        return bz__err_os(errno, "cannot open %s/%s", dir, SCHEMA_FILE);
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (1 << 24)) {
+        close(fd);
+        return bz__err(BZ_ESCHEMA, "%s/%s is not a schema file", dir,
+                       SCHEMA_FILE);
+    }
+    char *buf = malloc((size_t)st.st_size + 1);
+    if (!buf) {
+        close(fd);
+        return bz__nomem();
+    }
+    ssize_t n = pread(fd, buf, (size_t)st.st_size, 0);
+    int e = errno;
+    close(fd);
+    if (n < 0) {
+        free(buf);
+        return bz__err_os(e, "cannot read %s/%s", dir, SCHEMA_FILE);
+    }
+    int rc = bz_schema_parse(buf, (size_t)n, out);
+    free(buf);
+    if (rc) {
+        char *m = strdup(bz_errmsg());
+        rc = bz__err(BZ_ESCHEMA, "recorded schema %s/%s: %s", dir, SCHEMA_FILE,
+                     m ? m : "");
+        free(m);
+    }
+    return rc;
+}
+
+/* The given schema must agree with the recorded one on every table both
+ * define: the files were written with the recorded row layout. */
+static int check_against_recorded(const bz_schema *given, const bz_schema *rec,
+                                  const char *dir)
+{
+    for (int i = 0; i < given->ntables; i++) {
+        int k = bz__schema_find_table(rec, given->tables[i].name);
+        if (k < 0)
+            continue;
+        char *a = bz__tdef_text(given, &given->tables[i]);
+        char *b = bz__tdef_text(rec, &rec->tables[k]);
+        int same = a && b && strcmp(a, b) == 0;
+        int rc = BZ_OK;
+        if (!a || !b)
+            rc = bz__nomem();
+        else if (!same)
+            rc = bz__err(BZ_ESCHEMA,
+                         "table '%s' is defined as \"%s\" but the data in %s "
+                         "was written as \"%s\" (recorded in %s/%s)",
+                         given->tables[i].name, a, dir, b, dir, SCHEMA_FILE);
+        free(a);
+        free(b);
+        if (rc)
+            return rc;
+    }
+    return BZ_OK;
+}
+
+/* Record the schema: the given tables, then recorded ones it does not name
+ * (their files are still there).  Written to a temporary file and renamed,
+ * so a reader sees the old or the new text, never a mix. */
+static int record_schema(int dirfd, const char *dir, const bz_schema *given,
+                         const bz_schema *rec)
+{
+    char *text = bz_schema_text(given);
+    if (!text)
+        return bz__nomem();
+    size_t len = strlen(text);
+    for (int k = 0; rec && k < rec->ntables; k++) {
+        if (bz__schema_find_table(given, rec->tables[k].name) >= 0)
+            continue;
+        char *line = bz__tdef_text(rec, &rec->tables[k]);
+        char *n = line ? realloc(text, len + strlen(line) + 2) : NULL;
+        if (!n) {
+            free(line);
+            free(text);
+            return bz__nomem();
+        }
+        text = n;
+        len += (size_t)sprintf(text + len, "%s\n", line);
+        free(line);
+    }
+    /* Unchanged: leave the file (and its mtime) alone. */
+    if (rec) {
+        char *old = bz_schema_text(rec);
+        int same = old && strcmp(old, text) == 0;
+        free(old);
+        if (same) {
+            free(text);
+            return BZ_OK;
+        }
+    }
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", SCHEMA_FILE, (long)getpid());
+    int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+                    O_NOFOLLOW, 0600);
+    int rc = BZ_OK;
+    if (fd < 0) {
+        rc = bz__err_os(errno, "cannot create %s/%s", dir, tmp);
+        goto out;
+    }
+    size_t hl = strlen(SCHEMA_HEADER);
+    if (write(fd, SCHEMA_HEADER, hl) != (ssize_t)hl ||
+        write(fd, text, len) != (ssize_t)len) {
+        rc = bz__err_os(errno ? errno : EIO, "cannot write %s/%s", dir, tmp);
+        close(fd);
+        unlinkat(dirfd, tmp, 0);
+        goto out;
+    }
+    close(fd);
+    if (renameat(dirfd, tmp, dirfd, SCHEMA_FILE) != 0) {
+        rc = bz__err_os(errno, "cannot rename %s/%s", dir, tmp);
+        unlinkat(dirfd, tmp, 0);
+    }
+out:
+    free(text);
+    return rc;
+}
+
+static void db_free(bz_db *db)
+{
+    if (!db)
+        return;
+    if (db->tables)
+        for (int i = 0; i < db->schema->ntables; i++)
+            bz__table_close(&db->tables[i]);
+    free(db->tables);
+    if (db->lock.fd >= 0)
+        bz__lock_destroy(&db->lock);
+    if (db->dirfd >= 0)
+        close(db->dirfd);
+    bz_schema_free(db->schema);
+    free(db->dir);
+    free(db);
+}
+
+/* Under the lock: reconcile the schema with the recording, open (and
+ * create) every table's files, check their sizes. */
+static int open_tables(bz_db *db, const bz_schema *rec, bool create)
+{
+    int rc;
+    if (rec && (rc = check_against_recorded(db->schema, rec, db->dir)))
+        return rc;
+    if (create && (rc = record_schema(db->dirfd, db->dir, db->schema, rec)))
+        return rc;
+    db->tables = calloc((size_t)db->schema->ntables, sizeof(bz_table));
+    if (!db->tables)
+        return bz__nomem();
+    for (int i = 0; i < db->schema->ntables; i++) {
+        bz_table *t = &db->tables[i];
+        if ((rc = bz__table_open(t, db->dirfd, &db->schema->tables[i], create))) {
+            /* Mark the rest unopened for db_free. */
+            for (int k = i; k < db->schema->ntables; k++)
+                db->tables[k].dat.fd = db->tables[k].seq.fd =
+                    db->tables[k].idx.fd = db->tables[k].fre.fd =
+                    db->tables[k].txt.fd = -1;
+            return rc;
+        }
+    }
+    for (int i = 0; i < db->schema->ntables; i++) {
+        int64_t seq;
+        if ((rc = bz__table_check_sizes(&db->tables[i], db->lock.gen)) ||
+            (rc = bz__table_seq_get(&db->tables[i], db->lock.gen, &seq)))
+            return rc;
+    }
+    return BZ_OK;
+}
+
+static int db_open(const char *dir, const bz_schema *schema,
+                   const bz_options *opts, bz_db **out)
+{
+    bz__err_clear();
+    if (!out)
+        return bz__err(BZ_EINVAL, "bz_open: NULL out");
+    *out = NULL;
+    if (!dir || !*dir)
+        return bz__err(BZ_EINVAL, "bz_open: no data directory given");
+    bool create = opts ? opts->create : true;
+    int rc;
+    if (create && (rc = make_dirs(dir)))
+        return rc;
+    bz_db *db = calloc(1, sizeof(*db));
+    if (!db)
+        return bz__nomem();
+    db->dirfd = -1;
+    db->lock.fd = -1;
+    db->dir = strdup(dir);
+    if (!db->dir) {
+        rc = bz__nomem();
+        goto fail;
+    }
+    db->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (db->dirfd < 0) {
+        rc = bz__err_os(errno, "cannot open data directory %s", dir);
+        goto fail;
+    }
+    if ((rc = bz__lock_init(&db->lock, db->dirfd)))
+        goto fail;
+    if ((rc = bz__lock_acquire(&db->lock)))
+        goto fail;
+    bz_schema *rec = NULL;
+    rc = read_recorded(db->dirfd, dir, &rec);
+    if (!rc && !schema && !rec)
+        rc = bz__err(BZ_ESCHEMA, "%s has no recorded schema (%s/%s); give "
+                     "the schema explicitly", dir, dir, SCHEMA_FILE);
+    if (!rc) {
+        db->schema = bz__schema_dup(schema ? schema : rec);
+        if (!db->schema)
+            rc = bz__nomem();
+    }
+    if (!rc)
+        rc = open_tables(db, rec, create);
+    bz_schema_free(rec);
+    bz__lock_release(&db->lock);
+    if (rc)
+        goto fail;
+    *out = db;
+    return BZ_OK;
+
+fail:
+    db_free(db);
+    return rc;
+}
+
+int bz_open(const char *dir, const bz_schema *schema, const bz_options *opts,
+            bz_db **out)
+{
+    if (!schema) {
+        bz__err_clear();
+        if (out)
+            *out = NULL;
+        return bz__err(BZ_EINVAL, "bz_open: NULL schema (use bz_open_recorded)");
+    }
+    return db_open(dir, schema, opts, out);
+}
+
+int bz_open_recorded(const char *dir, const bz_options *opts, bz_db **out)
+{
+    return db_open(dir, NULL, opts, out);
+}
+
+void bz_close(bz_db *db)
+{
+    db_free(db);
+}
+
+const bz_schema *bz_db_schema(const bz_db *db)
+{
+    return db ? db->schema : NULL;
+}
+
+int bz_lock(bz_db *db)
+{
+    bz__err_clear();
+    if (!db)
+        return bz__err(BZ_EINVAL, "bz_lock: NULL db");
+    return bz__lock_acquire(&db->lock);
+}
+
+int bz_unlock(bz_db *db)
+{
+    bz__err_clear();
+    if (!db)
+        return bz__err(BZ_EINVAL, "bz_unlock: NULL db");
+    return bz__lock_release(&db->lock);
+}
+
+int bz__op_begin(bz_opctx *op, bz_db *db)
+{
+    memset(op, 0, sizeof(*op));
+    op->db = db;
+    int rc = bz__lock_acquire(&db->lock);
+    if (rc)
+        return rc;
+    op->gen = db->lock.gen;
+    return BZ_OK;
+}
+
+void bz__op_end(bz_opctx *op)
+{
+    bz__buf_free(&op->row);
+    bz__buf_free(&op->text);
+    bz__buf_free(&op->aux_row);
+    bz__buf_free(&op->aux_text);
+    bz__buf_free(&op->scan);
+    bz__lock_release(&op->db->lock);
+}
+
+int bz__table_lookup(bz_db *db, const char *name, bz_table **t)
+{
+    int i = bz__schema_find_table(db->schema, name);
+    if (i < 0)
+        return bz__err(BZ_EINVAL, "no such table: '%s'", name ? name : "(null)");
+    *t = &db->tables[i];
+    return BZ_OK;
+}

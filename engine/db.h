@@ -1,0 +1,60 @@
+/*
+ * db.h - the bz_db handle and the frame of every operation.
+ *
+ * An operation runs as: op_begin (clear the thread's error, take the writer
+ * lock, learn the lock generation), the work, op_end (release).  Write
+ * operations also open a bz_txn, and roll it back on any error, so that a
+ * failed operation leaves every file as it found it.
+ */
+#ifndef BZ_DB_H
+#define BZ_DB_H
+
+#include "cond.h"
+#include "lock.h"
+#include "table.h"
+
+struct bz_options {
+    bool create;
+};
+
+struct bz_db {
+    char *dir;
+    int dirfd;
+    bz_schema *schema;
+    bz_table *tables;      /* schema->ntables, in schema order */
+    bz_wlock lock;
+};
+
+/* Scratch of one operation (one per thread: lives on its stack). */
+typedef struct bz_opctx {
+    bz_db *db;
+    uint64_t gen;
+    bz_buf row, text;      /* the row being decoded and its texts */
+    bz_buf aux_row, aux_text; /* lookups in other tables (FKs, joins) */
+    bz_buf scan;           /* a chunk of rows read at once */
+} bz_opctx;
+
+struct bz_join1 {
+    bool inverse;
+    char *fk, *key, *table;
+};
+
+struct bz_joins {
+    struct bz_join1 *j;
+    int n, cap;
+};
+
+int bz__op_begin(bz_opctx *op, bz_db *db);
+void bz__op_end(bz_opctx *op);
+/* Resolve a table name (BZ_EINVAL naming it when unknown). */
+int bz__table_lookup(bz_db *db, const char *name, bz_table **t);
+
+/* Scan rows [first, first+max) of t (max < 0: to the end) in file order;
+ * rows matching cc (NULL: all) are built with joins and pushed to out.
+ * *next receives the row number after the last one read. */
+int bz__scan(bz_opctx *op, bz_table *t, const bz_ccond *cc, const bz_joins *j,
+             int64_t first, int64_t max, bz_rows *out, int64_t *next);
+/* Check a join list against t. */
+int bz__joins_check(bz_db *db, bz_table *t, const bz_joins *j);
+
+#endif

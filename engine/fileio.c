@@ -1,0 +1,272 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "fileio.h"
+
+struct bz_undo {
+    bz_file *f;
+    int64_t off;
+    int64_t old_size;
+    size_t len;   /* bytes saved: the part of [off, off+len) inside old_size */
+    char *old;
+};
+
+static _Atomic(bz_write_hook) write_hook;
+static atomic_uint_fast64_t write_count;
+
+void bz__set_write_hook(bz_write_hook hook)
+{
+    atomic_store(&write_count, 0);
+    atomic_store(&write_hook, hook);
+}
+
+static int hook_check(bz_file *f, int64_t off, size_t len)
+{
+    bz_write_hook h = atomic_load_explicit(&write_hook, memory_order_relaxed);
+    if (!h)
+        return 0;
+    uint64_t nth = atomic_fetch_add(&write_count, 1) + 1;
+    return h(f->name, off, len, nth);
+}
+
+int bz__file_open(bz_file *f, int dirfd, const char *table, const char *name,
+                  bool create, const char *init)
+{
+    memset(f, 0, sizeof(*f));
+    f->fd = -1;
+    f->table = table;
+    f->name = strdup(name);
+    if (!f->name)
+        return bz__nomem();
+    int fd = openat(dirfd, name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 && errno == ENOENT && create) {
+        /* O_EXCL: when two processes race to create, one creates and
+         * writes the initial contents, the other opens what it made. */
+        fd = openat(dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC |
+                    O_NOFOLLOW, 0600);
+        if (fd >= 0 && init && *init) {
+            size_t l = strlen(init);
+            if (pwrite(fd, init, l, 0) != (ssize_t)l) {
+                int e = errno ? errno : EIO;
+                close(fd);
+                unlinkat(dirfd, name, 0);
+                free(f->name);
+                f->name = NULL;
+                return bz__err_os(e, "cannot write new file %s", name);
+            }
+        }
+        if (fd < 0 && errno == EEXIST)
+            fd = openat(dirfd, name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    }
+    if (fd < 0) {
+        int e = errno;
+        free(f->name);
+        f->name = NULL;
+        if (e == ELOOP)
+            return bz__err(BZ_EINVAL,
+                           "%s is a symbolic link; data files must be "
+                           "regular files inside the data directory", name);
+        return bz__err_os(e, "cannot open %s", name);
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        free(f->name);
+        f->name = NULL;
+        return bz__err(BZ_EINVAL, "%s is not a regular file", name);
+    }
+    f->fd = fd;
+    f->size = st.st_size;
+    f->gen = 0;
+    return BZ_OK;
+}
+
+void bz__file_close(bz_file *f)
+{
+    if (f->fd >= 0)
+        close(f->fd);
+    f->fd = -1;
+    free(f->name);
+    f->name = NULL;
+}
+
+int bz__file_size(bz_file *f, uint64_t gen, int64_t *size)
+{
+    if (gen == 0 || f->gen != gen) {
+        struct stat st;
+        if (fstat(f->fd, &st) != 0)
+            return bz__err_os(errno, "cannot stat %s", f->name);
+        f->size = st.st_size;
+        f->gen = gen;
+    }
+    *size = f->size;
+    return BZ_OK;
+}
+
+int bz__file_read(bz_file *f, int64_t off, void *buf, size_t len, size_t *got)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t r = pread(f->fd, (char *)buf + done, len - done,
+                          (off_t)(off + (int64_t)done));
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return bz__err_os(errno, "cannot read %s at offset %lld", f->name,
+                              (long long)(off + (int64_t)done));
+        }
+        if (r == 0)
+            break;
+        done += (size_t)r;
+    }
+    *got = done;
+    return BZ_OK;
+}
+
+static int raw_write(bz_file *f, int64_t off, const void *buf, size_t len)
+{
+    int e = hook_check(f, off, len);
+    if (e)
+        return bz__err_os(e, "cannot write %s at offset %lld", f->name,
+                          (long long)off);
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = pwrite(f->fd, (const char *)buf + done, len - done,
+                           (off_t)(off + (int64_t)done));
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return bz__err_os(errno, "cannot write %s at offset %lld",
+                              f->name, (long long)(off + (int64_t)done));
+        }
+        done += (size_t)w;
+    }
+    return BZ_OK;
+}
+
+static int raw_truncate(bz_file *f, int64_t size)
+{
+    int e = hook_check(f, size, 0);
+    if (e)
+        return bz__err_os(e, "cannot truncate %s to %lld bytes", f->name,
+                          (long long)size);
+    while (ftruncate(f->fd, (off_t)size) != 0) {
+        if (errno != EINTR)
+            return bz__err_os(errno, "cannot truncate %s to %lld bytes",
+                              f->name, (long long)size);
+    }
+    return BZ_OK;
+}
+
+void bz__txn_begin(bz_txn *tx, uint64_t gen)
+{
+    tx->rec = NULL;
+    tx->n = tx->cap = 0;
+    tx->gen = gen;
+}
+
+/* Save the bytes of [off, off+len) that exist now, and the size. */
+static int txn_record(bz_txn *tx, bz_file *f, int64_t off, size_t len)
+{
+    int64_t size;
+    int rc = bz__file_size(f, tx->gen, &size);
+    if (rc)
+        return rc;
+    if (tx->n == tx->cap) {
+        size_t cap = tx->cap ? tx->cap * 2 : 16;
+        struct bz_undo *n = realloc(tx->rec, cap * sizeof(*n));
+        if (!n)
+            return bz__nomem();
+        tx->rec = n;
+        tx->cap = cap;
+    }
+    struct bz_undo *u = &tx->rec[tx->n];
+    u->f = f;
+    u->off = off;
+    u->old_size = size;
+    u->len = off < size ? (size_t)(size - off < (int64_t)len ? size - off
+                                                              : (int64_t)len)
+                        : 0;
+    u->old = NULL;
+    if (u->len) {
+        u->old = malloc(u->len);
+        if (!u->old)
+            return bz__nomem();
+        size_t got;
+        if ((rc = bz__file_read(f, off, u->old, u->len, &got))) {
+            free(u->old);
+            return rc;
+        }
+        if (got != u->len) {
+            free(u->old);
+            return bz__err_os(EIO, "%s shrank while locked", f->name);
+        }
+    }
+    tx->n++;
+    return BZ_OK;
+}
+
+int bz__txn_write(bz_txn *tx, bz_file *f, int64_t off, const void *buf,
+                  size_t len)
+{
+    int rc = txn_record(tx, f, off, len);
+    if (rc)
+        return rc;
+    if ((rc = raw_write(f, off, buf, len)))
+        return rc;
+    if (off + (int64_t)len > f->size)
+        f->size = off + (int64_t)len;
+    return BZ_OK;
+}
+
+int bz__txn_truncate(bz_txn *tx, bz_file *f, int64_t size)
+{
+    int64_t cur;
+    int rc = bz__file_size(f, tx->gen, &cur);
+    if (rc)
+        return rc;
+    if ((rc = txn_record(tx, f, size, cur > size ? (size_t)(cur - size) : 0)))
+        return rc;
+    if ((rc = raw_truncate(f, size)))
+        return rc;
+    f->size = size;
+    return BZ_OK;
+}
+
+int bz__txn_rollback(bz_txn *tx)
+{
+    int first = BZ_OK;
+    /* The hook must not fail the undo of the very fault it injected. */
+    bz_write_hook h = atomic_exchange(&write_hook, NULL);
+    for (size_t i = tx->n; i-- > 0;) {
+        struct bz_undo *u = &tx->rec[i];
+        int rc = BZ_OK;
+        if (u->len)
+            rc = raw_write(u->f, u->off, u->old, u->len);
+        if (!rc)
+            rc = raw_truncate(u->f, u->old_size);
+        if (!rc)
+            u->f->size = u->old_size;
+        else if (!first)
+            first = rc;
+        u->f->gen = 0; /* force a fresh fstat */
+    }
+    atomic_store(&write_hook, h);
+    bz__txn_end(tx);
+    return first;
+}
+
+void bz__txn_end(bz_txn *tx)
+{
+    for (size_t i = 0; i < tx->n; i++)
+        free(tx->rec[i].old);
+    free(tx->rec);
+    tx->rec = NULL;
+    tx->n = tx->cap = 0;
+}

@@ -1,0 +1,286 @@
+/*
+ * bazoola.h - the public interface of libbazoola.
+ *
+ * Bazoola keeps tables in fixed-width text files (the format of Bazoola 0.0.7,
+ * byte for byte) and lets many threads and processes use one data directory
+ * at once.  Every handle is opaque; every call returns a bz_rc; on failure the
+ * calling thread's last error (bz_errmsg()) names what is wrong.
+ *
+ * Thread safety: a bz_db handle may be shared by any number of threads.  A
+ * schema, values object, condition or join list is immutable once passed to
+ * a call and may be shared too.  Results (bz_row, bz_rows) belong to the caller.
+ *
+ * Process safety: any number of processes may open one data directory.  Every
+ * operation is atomic with respect to every other thread and process.
+ */
+#ifndef BAZOOLA_H
+#define BAZOOLA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The library is built with hidden visibility; only this header exports. */
+#if defined(BZ_BUILDING) && defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
+#define BZ_VERSION_MAJOR 0
+#define BZ_VERSION_MINOR 1
+#define BZ_VERSION_PATCH 0
+#define BZ_VERSION_STRING "0.1.0"
+/* MAJOR * 10000 + MINOR * 100 + PATCH, comparable at compile time. */
+#define BZ_VERSION_NUMBER \
+    (BZ_VERSION_MAJOR * 10000 + BZ_VERSION_MINOR * 100 + BZ_VERSION_PATCH)
+
+/* The version of the library actually linked (may differ from the header). */
+int bz_version_number(void);
+const char *bz_version(void);
+
+/* ------------------------------------------------------------------ */
+/* Result codes: one error space.  The OS errno, where one was involved, is a
+ * detail available from bz_errno(). */
+typedef enum bz_rc {
+    BZ_OK = 0,
+    BZ_EVALIDATION = 1, /* a value was refused (0.0.7's ValidationError)    */
+    BZ_ENOTFOUND = 2,   /* no row with that id                              */
+    BZ_ECONSTRAINT = 3, /* foreign key missing, truncate refused            */
+    BZ_ECORRUPT = 4,    /* a file contradicts the format; message: where    */
+    BZ_EINVAL = 5,      /* bad argument: unknown table/field, NULL, ...     */
+    BZ_EIO = 6,         /* the OS failed a file operation (see bz_errno())  */
+    BZ_ENOMEM = 7,
+    BZ_ESCHEMA = 8,     /* bad schema text, or files contradict the schema  */
+    BZ_ELOCKED = 9,     /* lock misuse (unlock without lock, ...)           */
+    BZ_ROW = 100,       /* bz_iter_next(): a row is available               */
+    BZ_DONE = 101       /* bz_iter_next(): no more rows                     */
+} bz_rc;
+
+/* A static description of a code ("validation error", ...). */
+const char *bz_strerror(int rc);
+/* The JSON protocol's kind for a code: "validation", "not_found", ... */
+const char *bz_errkind(int rc);
+/* The message of the calling thread's last failed call; "" if none.  Valid
+ * until the thread's next bz_ call.  Messages of BZ_EVALIDATION,
+ * BZ_ENOTFOUND and BZ_ECONSTRAINT are 0.0.7's wording exactly.  A
+ * BZ_ECORRUPT message names the table, the file and the byte offset. */
+const char *bz_errmsg(void);
+/* The errno behind the calling thread's last BZ_EIO (0 otherwise). */
+int bz_errno(void);
+
+/* ------------------------------------------------------------------ */
+/* Schemas. */
+typedef struct bz_schema bz_schema;
+
+typedef enum bz_kind {
+    BZ_PK = 1,   /* the primary key; every table has exactly one, named "id" */
+    BZ_INT = 2,
+    BZ_CHAR = 3, /* CHAR(size): size bytes of UTF-8                          */
+    BZ_TEXT = 4,
+    BZ_FK = 5    /* FK(ref): an id of table ref                              */
+} bz_kind;
+
+/* Input structures for bz_schema_from_defs(): plain data, read during the
+ * call only. */
+typedef struct bz_field_def {
+    const char *name;
+    bz_kind kind;
+    int size;        /* BZ_CHAR only: the width in bytes (1..65535)      */
+    const char *ref; /* BZ_FK only: the referenced table                 */
+    int nullable;    /* non-zero: NULL allowed (never for BZ_PK)          */
+} bz_field_def;
+
+typedef struct bz_table_def {
+    const char *name;
+    const bz_field_def *fields;
+    size_t nfields;
+} bz_table_def;
+
+/* Build a schema from C structures.  BZ_ESCHEMA names the table and field at
+ * fault (bad identifier, duplicate, FK to an unknown table, ...). */
+int bz_schema_from_defs(const bz_table_def *tables, size_t ntables,
+                        bz_schema **out);
+/* Parse the schema text format: "name: field TYPE [NULL], ..." per line,
+ * '#' comments.  BZ_ESCHEMA names the line and column at fault. */
+int bz_schema_parse(const char *text, size_t len, bz_schema **out);
+/* Read and parse a schema file. */
+int bz_schema_load(const char *path, bz_schema **out);
+/* The canonical text of a schema (caller frees with free()); two schemas are
+ * equal when their texts are. */
+char *bz_schema_text(const bz_schema *s);
+void bz_schema_free(bz_schema *s);
+
+size_t bz_schema_ntables(const bz_schema *s);
+const char *bz_schema_table_name(const bz_schema *s, size_t t);
+size_t bz_schema_nfields(const bz_schema *s, size_t t);
+/* Fills *def with pointers into the schema (valid while it lives). */
+int bz_schema_field(const bz_schema *s, size_t t, size_t f, bz_field_def *def);
+
+/* ------------------------------------------------------------------ */
+/* Opening a data directory. */
+typedef struct bz_db bz_db;
+typedef struct bz_options bz_options;
+
+bz_options *bz_options_new(void);
+void bz_options_free(bz_options *o);
+/* Do not create the directory or missing files (default: create them). */
+int bz_options_set_create(bz_options *o, int create);
+
+/* Open (and by default create) the data directory dir for schema.  The
+ * schema is copied; the caller may free it after the call.  The schema is
+ * recorded in dir/.schema; a table whose recorded definition differs, or
+ * whose files contradict it, is refused with BZ_ESCHEMA / BZ_ECORRUPT.
+ * opts may be NULL. */
+int bz_open(const char *dir, const bz_schema *schema, const bz_options *opts,
+            bz_db **out);
+/* Open with the schema recorded in dir/.schema. */
+int bz_open_recorded(const char *dir, const bz_options *opts, bz_db **out);
+/* Close the handle.  Results obtained from it must be freed before. */
+void bz_close(bz_db *db);
+/* The schema in use (owned by db). */
+const bz_schema *bz_db_schema(const bz_db *db);
+
+/* ------------------------------------------------------------------ */
+/* Values: the fields given to insert and update. */
+typedef struct bz_values bz_values;
+
+bz_values *bz_values_new(void);
+void bz_values_free(bz_values *v);
+void bz_values_clear(bz_values *v);
+/* Setting a field twice keeps the last value.  Names are copied. */
+int bz_values_set_int(bz_values *v, const char *field, int64_t value);
+int bz_values_set_str(bz_values *v, const char *field, const char *s);
+int bz_values_set_strn(bz_values *v, const char *field, const char *s,
+                       size_t len);
+int bz_values_set_null(bz_values *v, const char *field);
+/* A value of a type no field accepts (a float or boolean from a dynamic
+ * language).  repr is how 0.0.7 would print it in "Type mismatch: `repr`". */
+int bz_values_set_other(bz_values *v, const char *field, const char *repr);
+
+/* ------------------------------------------------------------------ */
+/* Results.  A row is a list of entries: the table's fields in schema order,
+ * then one entry per join, named by the join's key.  Rows and row lists are
+ * owned by the caller and freed with one call, nested rows included.  Names
+ * point into the db's schema and joins: valid while the db is open. */
+typedef struct bz_row bz_row;
+typedef struct bz_rows bz_rows;
+
+typedef enum bz_type {
+    BZ_T_NULL = 0,
+    BZ_T_INT = 1,
+    BZ_T_STR = 2,
+    BZ_T_ROW = 3,  /* a Join: the referenced row (or BZ_T_NULL)        */
+    BZ_T_ROWS = 4  /* an InverseJoin: the referring rows, file order   */
+} bz_type;
+
+size_t bz_row_len(const bz_row *r);
+const char *bz_row_name(const bz_row *r, size_t i);
+bz_type bz_row_type(const bz_row *r, size_t i);
+int64_t bz_row_int(const bz_row *r, size_t i);
+/* NUL-terminated; *len (if not NULL) gets the length in bytes. */
+const char *bz_row_str(const bz_row *r, size_t i, size_t *len);
+const bz_row *bz_row_row(const bz_row *r, size_t i);
+const bz_rows *bz_row_rows(const bz_row *r, size_t i);
+/* The index of the entry called name, or -1. */
+int bz_row_find(const bz_row *r, const char *name);
+int64_t bz_row_id(const bz_row *r);
+void bz_row_free(bz_row *r);
+
+size_t bz_rows_len(const bz_rows *rs);
+const bz_row *bz_rows_at(const bz_rows *rs, size_t i);
+void bz_rows_free(bz_rows *rs);
+
+/* ------------------------------------------------------------------ */
+/* Conditions.  A leaf holds field/value pairs that must all hold (0.0.7's
+ * EQ(a=1, b=2)); AND/OR/NOT combine conditions.  A NULL field value never
+ * matches a leaf (not even NE).  SUBSTR and ISUBSTR match the decimal text
+ * of integer fields; ISUBSTR folds case for all of Unicode, as Python's
+ * str.lower() does. */
+typedef struct bz_cond bz_cond;
+
+typedef enum bz_op {
+    BZ_EQ = 1, BZ_NE, BZ_LT, BZ_LE, BZ_GT, BZ_GE, BZ_SUBSTR, BZ_ISUBSTR,
+    BZ_IN /* value is one of a list (bz_cond_add_in_*) */
+} bz_op;
+
+bz_cond *bz_cond_new(bz_op op);
+int bz_cond_add_int(bz_cond *c, const char *field, int64_t value);
+int bz_cond_add_str(bz_cond *c, const char *field, const char *value);
+int bz_cond_add_null(bz_cond *c, const char *field);
+/* BZ_IN: add one more allowed value of field (repeat the call). */
+int bz_cond_add_in_int(bz_cond *c, const char *field, int64_t value);
+int bz_cond_add_in_str(bz_cond *c, const char *field, const char *value);
+/* Combinators take ownership of their operands (also on failure). */
+bz_cond *bz_cond_and(bz_cond *a, bz_cond *b);
+bz_cond *bz_cond_or(bz_cond *a, bz_cond *b);
+bz_cond *bz_cond_not(bz_cond *a);
+void bz_cond_free(bz_cond *c);
+
+/* ------------------------------------------------------------------ */
+/* Joins: a list of Join / InverseJoin applied to each result row. */
+typedef struct bz_joins bz_joins;
+
+bz_joins *bz_joins_new(void);
+/* Join: row[fk] is an id of table; the referenced row goes under key (NULL
+ * when fk is NULL or the row is gone). */
+int bz_joins_add(bz_joins *j, const char *fk, const char *key,
+                 const char *table);
+/* InverseJoin: the rows of table whose fk equals this row's id go under key
+ * as a list, in file order. */
+int bz_joins_add_inverse(bz_joins *j, const char *fk, const char *key,
+                         const char *table);
+void bz_joins_free(bz_joins *j);
+
+/* ------------------------------------------------------------------ */
+/* Operations.  Each is atomic: it happens entirely or (on any error) changes
+ * no byte of any file.  joins may be NULL.  out parameters may be NULL when
+ * the caller does not want the row. */
+
+/* Insert; an "id" in values chooses the id, else seqnum+1 is used. */
+int bz_insert(bz_db *db, const char *table, const bz_values *values,
+              bz_row **out);
+/* *out = the row, or NULL (and BZ_OK) when there is no row with that id. */
+int bz_find_by_id(bz_db *db, const char *table, int64_t id,
+                  const bz_joins *joins, bz_row **out);
+int bz_find_all(bz_db *db, const char *table, const bz_joins *joins,
+                bz_rows **out);
+/* cond may be NULL (all rows). */
+int bz_find_by_cond(bz_db *db, const char *table, const bz_cond *cond,
+                    const bz_joins *joins, bz_rows **out);
+/* Merge values into the row and rewrite it (same row number, TEXT values
+ * appended anew).  BZ_ENOTFOUND when the id does not exist. */
+int bz_update_by_id(bz_db *db, const char *table, int64_t id,
+                    const bz_values *values, bz_row **out);
+int bz_delete_by_id(bz_db *db, const char *table, int64_t id);
+/* Empty the table.  Refused (BZ_ECONSTRAINT) while another table refers to
+ * it, unless cascade, which empties the referring tables too. */
+int bz_truncate(bz_db *db, const char *table, int cascade);
+
+/* Iteration without materialising the table: rows come in file order, a
+ * chunk at a time under the lock; rows changed by others between chunks may
+ * be seen in either state, but never torn. */
+typedef struct bz_iter bz_iter;
+
+int bz_iter_open(bz_db *db, const char *table, const bz_cond *cond,
+                 const bz_joins *joins, bz_iter **out);
+/* BZ_ROW with *row (owned by the caller), BZ_DONE, or an error. */
+int bz_iter_next(bz_iter *it, bz_row **row);
+void bz_iter_close(bz_iter *it);
+
+/* ------------------------------------------------------------------ */
+/* The explicit lock, for read-modify-write sequences (0.0.7's
+ * `with db.storage.lock():`).  Re-entrant per thread: calls nest, and the
+ * other threads and processes are kept out until the outermost unlock. */
+int bz_lock(bz_db *db);
+int bz_unlock(bz_db *db);
+
+#if defined(BZ_BUILDING) && defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* BAZOOLA_H */

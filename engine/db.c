@@ -254,6 +254,7 @@ static int db_open(const char *dir, const bz_schema *schema,
         return bz__nomem();
     db->dirfd = -1;
     db->lock.fd = -1;
+    db->pid = getpid();
     db->dir = strdup(dir);
     if (!db->dir) {
         rc = bz__nomem();
@@ -319,12 +320,25 @@ const bz_schema *bz_db_schema(const bz_db *db)
     return db ? db->schema : NULL;
 }
 
+/* A forked child shares the parent's .lock open file description, so its
+ * flock would not exclude the parent: refuse instead of corrupting. */
+static int check_process(const bz_db *db)
+{
+    pid_t me = getpid();
+    if (db->pid != me)
+        return bz__err(BZ_EINVAL, "this handle of %s was opened by process %ld "
+                       "and cannot be used in process %ld: open a new handle "
+                       "after fork()", db->dir, (long)db->pid, (long)me);
+    return BZ_OK;
+}
+
 int bz_lock(bz_db *db)
 {
     bz__err_clear();
     if (!db)
         return bz__err(BZ_EINVAL, "bz_lock: NULL db");
-    return bz__lock_acquire(&db->lock);
+    int rc = check_process(db);
+    return rc ? rc : bz__lock_acquire(&db->lock);
 }
 
 int bz_unlock(bz_db *db)
@@ -339,7 +353,10 @@ int bz__op_begin(bz_opctx *op, bz_db *db)
 {
     memset(op, 0, sizeof(*op));
     op->db = db;
-    int rc = bz__lock_acquire(&db->lock);
+    int rc = check_process(db);
+    if (rc)
+        return rc;
+    rc = bz__lock_acquire(&db->lock);
     if (rc)
         return rc;
     op->gen = db->lock.gen;

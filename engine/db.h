@@ -9,6 +9,8 @@
 #ifndef BZ_DB_H
 #define BZ_DB_H
 
+#include <sys/types.h>
+
 #include "cond.h"
 #include "lock.h"
 #include "table.h"
@@ -23,6 +25,7 @@ struct bz_db {
     bz_schema *schema;
     bz_table *tables;      /* schema->ntables, in schema order */
     bz_wlock lock;
+    pid_t pid;             /* the opener: flock is shared across fork */
 };
 
 /* Scratch of one operation (one per thread: lives on its stack). */

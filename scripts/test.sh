@@ -1,0 +1,7 @@
+#!/bin/sh
+# Build everything and run the whole test suite.
+set -eu
+cd "$(dirname "$0")/.."
+./scripts/build.sh >/dev/null
+cd build
+ctest --output-on-failure -j"$(nproc)" "$@"

@@ -1,0 +1,21 @@
+/*
+ * exec.h - `bazoola exec`, the JSON-lines runner (BRIEF.md section 5).
+ */
+#ifndef BAZOOLA_TOOLS_EXEC_H
+#define BAZOOLA_TOOLS_EXEC_H
+
+#include <stdio.h>
+
+/* Exit statuses shared by every bazoola command. */
+enum {
+    BZ_EXIT_OK = 0,    /* done; for exec: stdin ended, whatever the results */
+    BZ_EXIT_FAIL = 1,  /* could not open the directory or schema; I/O error */
+    BZ_EXIT_USAGE = 2  /* bad command line                                  */
+};
+
+/* Run `bazoola exec`; argv[0] is "exec".  Returns the exit status. */
+int exec_main(int argc, char **argv);
+/* Print the usage text of `bazoola exec` to out. */
+void exec_usage(FILE *out);
+
+#endif /* BAZOOLA_TOOLS_EXEC_H */

@@ -247,7 +247,8 @@ static int db_open(const char *dir, const bz_schema *schema,
         return bz__err(BZ_EINVAL, "bz_open: no data directory given");
     bool create = opts ? opts->create : true;
     int rc;
-    if (create && (rc = make_dirs(dir)))
+    /* Without a schema there is nothing to create a directory for. */
+    if (create && schema && (rc = make_dirs(dir)))
         return rc;
     bz_db *db = calloc(1, sizeof(*db));
     if (!db)

@@ -35,6 +35,7 @@ typedef struct bz_opctx {
     bz_buf row, text;      /* the row being decoded and its texts */
     bz_buf aux_row, aux_text; /* lookups in other tables (FKs, joins) */
     bz_buf scan;           /* a chunk of rows read at once */
+    int64_t matched;       /* bz__scan without a result list counts here */
 } bz_opctx;
 
 struct bz_join1 {

@@ -188,6 +188,7 @@ static int resolve_all(void *p, int field)
 int bz__scan(bz_opctx *op, bz_table *t, const bz_ccond *cc, const bz_joins *j,
              int64_t first, int64_t max, bz_rows *out, int64_t *next)
 {
+    /* out == NULL: count matches in op->matched, build nothing. */
     const bz_tdef *d = t->def;
     int64_t nrows;
     int rc = bz__table_nrows(t, op->gen, &nrows);
@@ -197,7 +198,7 @@ int bz__scan(bz_opctx *op, bz_table *t, const bz_ccond *cc, const bz_joins *j,
     int64_t chunk = 65536 / d->row_size + 1;
     if ((rc = bz__buf_reserve(&op->scan, (size_t)(chunk * d->row_size))))
         return rc;
-    size_t from = out->n;
+    size_t from = out ? out->n : 0;
     size_t extra = j ? (size_t)j->n : 0;
     bz_fval vals[d->nfields];
     for (int64_t r = first; r < last; r += chunk) {
@@ -219,6 +220,10 @@ int bz__scan(bz_opctx *op, bz_table *t, const bz_ccond *cc, const bz_joins *j,
                 if (!m)
                     continue;
             }
+            if (!out) {
+                op->matched++;
+                continue;
+            }
             if ((rc = resolve_all(&tc, 0)))
                 return rc;
             bz_row *row = bz__row_build(d, vals, extra);
@@ -229,7 +234,7 @@ int bz__scan(bz_opctx *op, bz_table *t, const bz_ccond *cc, const bz_joins *j,
         }
     }
     *next = last;
-    return apply_joins(op, t, j, out, from);
+    return out ? apply_joins(op, t, j, out, from) : BZ_OK;
 }
 
 /* ---- the public reads --------------------------------------------- */
@@ -307,6 +312,30 @@ int bz_find_by_cond(bz_db *db, const char *table, const bz_cond *cond,
     rs = NULL;
 out:
     bz_rows_free(rs);
+    bz__ccond_free(cc);
+    bz__op_end(&op);
+    return rc;
+}
+
+int bz_count(bz_db *db, const char *table, const bz_cond *cond,
+             int64_t *count)
+{
+    bz__err_clear();
+    if (count)
+        *count = 0;
+    if (!db || !table || !count)
+        return bz__err(BZ_EINVAL, "bz_count: NULL argument");
+    bz_opctx op;
+    int rc = bz__op_begin(&op, db);
+    if (rc)
+        return rc;
+    bz_table *t;
+    bz_ccond *cc = NULL;
+    int64_t next;
+    if (!(rc = bz__table_lookup(db, table, &t)) &&
+        !(rc = bz__cond_compile(cond, t->def, &cc)) &&
+        !(rc = bz__scan(&op, t, cc, NULL, 0, -1, NULL, &next)))
+        *count = op.matched;
     bz__ccond_free(cc);
     bz__op_end(&op);
     return rc;

@@ -170,3 +170,30 @@ int64_t bz_row_id(const bz_row *r)
     int i = bz_row_find(r, "id");
     return i >= 0 ? bz_row_int(r, (size_t)i) : 0;
 }
+
+int bz_row_get_int(const bz_row *r, const char *name, int64_t *value)
+{
+    int i = bz_row_find(r, name);
+    if (i < 0 || r->e[i].type == BZ_T_NULL)
+        return BZ_ENOTFOUND;
+    if (r->e[i].type != BZ_T_INT)
+        return BZ_EINVAL;
+    if (value)
+        *value = r->e[i].i;
+    return BZ_OK;
+}
+
+int bz_row_get_str(const bz_row *r, const char *name, const char **s,
+                   size_t *len)
+{
+    int i = bz_row_find(r, name);
+    if (i < 0 || r->e[i].type == BZ_T_NULL)
+        return BZ_ENOTFOUND;
+    if (r->e[i].type != BZ_T_STR)
+        return BZ_EINVAL;
+    if (s)
+        *s = r->e[i].s;
+    if (len)
+        *len = r->e[i].len;
+    return BZ_OK;
+}

@@ -128,6 +128,7 @@ static long planned(long ops, enum kind k)
 
 /* ------------------------------------------------------------------ */
 /* "bzworkers: WHAT: <the library's message>", returns EXIT_FAIL. */
+__attribute__((format(printf, 1, 2)))
 static int fail(const char *fmt, ...)
 {
     char what[256];
@@ -528,6 +529,7 @@ static int parse_long(const char *s, long min, long max, long *out)
 }
 
 /* One line of the verdict; returns 1 when the check failed. */
+__attribute__((format(printf, 2, 3)))
 static int check(int ok, const char *fmt, ...)
 {
     char what[128];
@@ -659,8 +661,8 @@ int main(int argc, char **argv)
         if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
             clean++;
         else if (WIFSIGNALED(st))
-            fprintf(stderr, "bzworkers: worker %ld (pid %ld) killed by signal %d\n",
-                    i + 1, (long)pids[i], WTERMSIG(st));
+            fprintf(stderr, "bzworkers: worker %ld (pid %ld) killed: %s\n",
+                    i + 1, (long)pids[i], strsignal(WTERMSIG(st)));
     }
 
     int64_t *ids = NULL;

@@ -11,7 +11,14 @@
  * a call and may be shared too.  Results (bz_row, bz_rows) belong to the caller.
  *
  * Process safety: any number of processes may open one data directory.  Every
- * operation is atomic with respect to every other thread and process.
+ * operation is atomic with respect to every other thread and process.  A
+ * handle belongs to the process that opened it: after fork() the child must
+ * open its own (calls on the inherited one fail with BZ_EINVAL; closing it
+ * in the child is harmless).
+ *
+ * Constructors (bz_values_new, bz_cond_new, bz_joins_new, bz_options_new,
+ * bz_cond_and/or/not) return NULL only when out of memory or, for
+ * bz_cond_new, given an unknown operator.
  */
 #ifndef BAZOOLA_H
 #define BAZOOLA_H
@@ -185,6 +192,12 @@ const bz_row *bz_row_row(const bz_row *r, size_t i);
 const bz_rows *bz_row_rows(const bz_row *r, size_t i);
 /* The index of the entry called name, or -1. */
 int bz_row_find(const bz_row *r, const char *name);
+/* By name: BZ_OK with the value, BZ_ENOTFOUND when there is no such entry
+ * or it is NULL, BZ_EINVAL when it has another type.  No error message is
+ * set (these are lookups, not operations). */
+int bz_row_get_int(const bz_row *r, const char *name, int64_t *value);
+int bz_row_get_str(const bz_row *r, const char *name, const char **s,
+                   size_t *len);
 int64_t bz_row_id(const bz_row *r);
 void bz_row_free(bz_row *r);
 
@@ -249,6 +262,10 @@ int bz_find_all(bz_db *db, const char *table, const bz_joins *joins,
 /* cond may be NULL (all rows). */
 int bz_find_by_cond(bz_db *db, const char *table, const bz_cond *cond,
                     const bz_joins *joins, bz_rows **out);
+/* *count = the number of rows matching cond (NULL: all), without building
+ * them. */
+int bz_count(bz_db *db, const char *table, const bz_cond *cond,
+             int64_t *count);
 /* Merge values into the row and rewrite it (same row number, TEXT values
  * appended anew).  BZ_ENOTFOUND when the id does not exist. */
 int bz_update_by_id(bz_db *db, const char *table, int64_t id,

@@ -121,7 +121,7 @@ int bz__corrupt(const char *table, const char *file, int64_t offset,
 {
     char prefix[512];
     snprintf(prefix, sizeof(prefix),
-             "corrupt data in table '%s', file %s at offset %lld: ",
+             "Inconsistent data: table '%s', file %s, offset %lld: ",
              table ? table : "?", file ? file : "?", (long long)offset);
     va_list ap;
     va_start(ap, fmt);

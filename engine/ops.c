@@ -289,6 +289,22 @@ static int finish_txn(bz_txn *tx, int rc)
     return rb ? BZ_EIO : rc;
 }
 
+/* A free-stack entry must name a deleted row: reusing a live one would
+ * overwrite it. */
+static int check_free_row(bz_table *t, int64_t rownum)
+{
+    char first;
+    size_t got;
+    int rc = bz__file_read(&t->dat, rownum * t->def->row_size, &first, 1, &got);
+    if (rc)
+        return rc;
+    if (got != 1 || first != '*')
+        return bz__corrupt(t->def->name, t->fre.name, t->fre.size - BZ_INT_WIDTH,
+                           "top entry names row %lld, which is not deleted",
+                           (long long)rownum);
+    return BZ_OK;
+}
+
 /* ---- the frame of a write ---------------------------------------- */
 
 struct write_args {
@@ -375,6 +391,8 @@ static int insert_locked(bz_opctx *op, bz_table *t, bz_txn *tx,
         goto out;
     bool reuse;
     if ((rc = bz__table_free_top(t, op->gen, &reuse, &rownum)))
+        goto out;
+    if (reuse && (rc = check_free_row(t, rownum)))
         goto out;
     if (reuse)
         rc = bz__txn_truncate(tx, &t->fre, t->fre.size - BZ_INT_WIDTH);

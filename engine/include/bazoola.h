@@ -142,7 +142,8 @@ int bz_options_set_create(bz_options *o, int create);
  * opts may be NULL. */
 int bz_open(const char *dir, const bz_schema *schema, const bz_options *opts,
             bz_db **out);
-/* Open with the schema recorded in dir/.schema. */
+/* Open with the schema recorded in dir/.schema (BZ_ESCHEMA when there is
+ * none or it does not parse).  Never creates the directory. */
 int bz_open_recorded(const char *dir, const bz_options *opts, bz_db **out);
 /* Close the handle.  Results obtained from it must be freed before. */
 void bz_close(bz_db *db);
@@ -207,10 +208,17 @@ void bz_rows_free(bz_rows *rs);
 
 /* ------------------------------------------------------------------ */
 /* Conditions.  A leaf holds field/value pairs that must all hold (0.0.7's
- * EQ(a=1, b=2)); AND/OR/NOT combine conditions.  A NULL field value never
- * matches a leaf (not even NE).  SUBSTR and ISUBSTR match the decimal text
- * of integer fields; ISUBSTR folds case for all of Unicode, as Python's
- * str.lower() does. */
+ * EQ(a=1, b=2)); AND/OR/NOT combine conditions.
+ *  - A NULL field value fails every leaf pair, with one exception: a NULL
+ *    condition value (bz_cond_add_null), allowed with EQ and NE only, asks
+ *    "is NULL" (EQ) or "is not NULL" (NE), as Python's == and != would.
+ *  - NOT negates the whole operand: NOT(EQ(x=1)) matches rows where x is
+ *    NULL too.
+ *  - Values must suit the field: integers for PK/INT/FK, strings for CHAR
+ *    and TEXT; SUBSTR and ISUBSTR take a string and match the decimal text of
+ *    integer fields.  A mismatch is BZ_EINVAL when the condition is used.
+ *  - Strings compare by code point (UTF-8 byte order), as Python's str.
+ *  - ISUBSTR folds case for all of Unicode, as Python's str.lower() does. */
 typedef struct bz_cond bz_cond;
 
 typedef enum bz_op {
@@ -248,8 +256,8 @@ void bz_joins_free(bz_joins *j);
 
 /* ------------------------------------------------------------------ */
 /* Operations.  Each is atomic: it happens entirely or (on any error) changes
- * no byte of any file.  joins may be NULL.  out parameters may be NULL when
- * the caller does not want the row. */
+ * no byte of any file.  joins may be NULL.  The out row of insert and update
+ * may be NULL when the caller does not want it; the finds require theirs. */
 
 /* Insert; an "id" in values chooses the id, else seqnum+1 is used. */
 int bz_insert(bz_db *db, const char *table, const bz_values *values,
@@ -282,7 +290,8 @@ typedef struct bz_iter bz_iter;
 
 int bz_iter_open(bz_db *db, const char *table, const bz_cond *cond,
                  const bz_joins *joins, bz_iter **out);
-/* BZ_ROW with *row (owned by the caller), BZ_DONE, or an error. */
+/* BZ_ROW with *row (owned by the caller), BZ_DONE (again on every later
+ * call), or an error. */
 int bz_iter_next(bz_iter *it, bz_row **row);
 void bz_iter_close(bz_iter *it);
 

@@ -2,6 +2,6 @@
 # Build everything and run the whole test suite.
 set -eu
 cd "$(dirname "$0")/.."
-./scripts/build.sh >/dev/null
+./scripts/build.sh -DBAZOOLA_TESTS=ON >/dev/null
 cd build
 ctest --output-on-failure -j"$(nproc)" "$@"

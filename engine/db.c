@@ -11,6 +11,7 @@
 
 #include "db.h"
 #include "err.h"
+#include "shm.h"
 
 #define SCHEMA_FILE ".schema"
 #define SCHEMA_HEADER "# Bazoola schema, recorded by libbazoola; one table per line.\n"
@@ -18,9 +19,75 @@
 bz_options *bz_options_new(void)
 {
     bz_options *o = calloc(1, sizeof(*o));
-    if (o)
+    if (o) {
         o->create = true;
+        o->lock_mode = BZ_LOCK_DEFAULT;
+    }
     return o;
+}
+
+int bz_options_set_lock_mode(bz_options *o, bz_lock_mode mode)
+{
+    bz__err_clear();
+    if (!o)
+        return bz__err(BZ_EINVAL, "bz_options_set_lock_mode: NULL options");
+    if (mode != BZ_LOCK_DEFAULT && mode != BZ_LOCK_FLOCK &&
+        mode != BZ_LOCK_SHARED)
+        return bz__err(BZ_EINVAL, "unknown lock mode %d", (int)mode);
+    o->lock_mode = mode;
+    return BZ_OK;
+}
+
+int bz_options_set_cache_mb(bz_options *o, size_t mb)
+{
+    bz__err_clear();
+    if (!o)
+        return bz__err(BZ_EINVAL, "bz_options_set_cache_mb: NULL options");
+    if (mb > (size_t)64 * 1024)
+        return bz__err(BZ_EINVAL, "cache of %zu MiB is too large (at most "
+                       "65536)", mb);
+    o->cache_mb = mb;
+    return BZ_OK;
+}
+
+/* The lock mode: the option, else BAZOOLA_LOCK_MODE, else shared. */
+static int lock_mode_of(const bz_options *o, bz_lock_mode *mode)
+{
+    *mode = o ? o->lock_mode : BZ_LOCK_DEFAULT;
+    if (*mode != BZ_LOCK_DEFAULT)
+        return BZ_OK;
+    const char *env = getenv("BAZOOLA_LOCK_MODE");
+    if (!env || !*env || strcmp(env, "shared") == 0)
+        *mode = BZ_LOCK_SHARED;
+    else if (strcmp(env, "flock") == 0)
+        *mode = BZ_LOCK_FLOCK;
+    else
+        return bz__err(BZ_EINVAL, "BAZOOLA_LOCK_MODE=%s: expected 'flock' "
+                       "or 'shared'", env);
+    return BZ_OK;
+}
+
+/* The cache size: the option, else BAZOOLA_CACHE_MB, else the default.
+ * Fractions of a MiB are allowed in the variable, for tests of tiny
+ * caches ("0.03" is 8 frames). */
+static int cache_bytes_of(const bz_options *o, size_t *bytes)
+{
+    if (o && o->cache_mb) {
+        *bytes = o->cache_mb << 20;
+        return BZ_OK;
+    }
+    const char *env = getenv("BAZOOLA_CACHE_MB");
+    if (env && *env) {
+        char *end;
+        double mb = strtod(env, &end);
+        if (*end || !(mb > 0) || mb > 65536)
+            return bz__err(BZ_EINVAL, "BAZOOLA_CACHE_MB=%s: expected a "
+                           "number of MiB in (0, 65536]", env);
+        *bytes = (size_t)(mb * 1048576.0);
+        return BZ_OK;
+    }
+    *bytes = (size_t)BZ_SHM_DEFAULT_MB << 20;
+    return BZ_OK;
 }
 
 void bz_options_free(bz_options *o) { free(o); }
@@ -195,8 +262,7 @@ static void db_free(bz_db *db)
         for (int i = 0; i < db->schema->ntables; i++)
             bz__table_close(&db->tables[i]);
     free(db->tables);
-    if (db->lock.fd >= 0)
-        bz__lock_destroy(&db->lock);
+    bz__dirlock_put(db->lock, bz__seg_detach);
     if (db->dirfd >= 0)
         close(db->dirfd);
     bz_schema_free(db->schema);
@@ -227,12 +293,33 @@ static int open_tables(bz_db *db, const bz_schema *rec, bool create)
             return rc;
         }
     }
+    bool dir_changed = db->seg && bz__seg_dir_changed(db->seg, db->dirfd);
+    for (int i = 0; i < db->schema->ntables && db->seg; i++)
+        if ((rc = bz__table_attach(&db->tables[i], db->seg, db->dirfd,
+                                   dir_changed)))
+            return rc;
     for (int i = 0; i < db->schema->ntables; i++) {
         int64_t seq;
-        if ((rc = bz__table_check_sizes(&db->tables[i], db->lock.gen)) ||
-            (rc = bz__table_seq_get(&db->tables[i], db->lock.gen, &seq)))
+        if ((rc = bz__table_check_sizes(&db->tables[i], db->lock->gen)) ||
+            (rc = bz__table_seq_get(&db->tables[i], db->lock->gen, &seq)))
             return rc;
     }
+    return BZ_OK;
+}
+
+/* What tells this directory from an earlier one with the same inode: the
+ * lock file's inode and birth time (change time where the file system
+ * keeps no birth time). */
+static int dir_token(int lockfd, uint64_t token[2])
+{
+    struct statx sx;
+    if (statx(lockfd, "", AT_EMPTY_PATH, STATX_INO | STATX_BTIME | STATX_CTIME,
+              &sx) != 0)
+        return bz__err_os(errno, "cannot stat .lock");
+    struct statx_timestamp t = (sx.stx_mask & STATX_BTIME) ? sx.stx_btime
+                                                            : sx.stx_ctime;
+    token[0] = sx.stx_ino;
+    token[1] = (uint64_t)t.tv_sec * 1000000000u + t.tv_nsec;
     return BZ_OK;
 }
 
@@ -254,7 +341,6 @@ static int db_open(const char *dir, const bz_schema *schema,
     if (!db)
         return bz__nomem();
     db->dirfd = -1;
-    db->lock.fd = -1;
     db->pid = getpid();
     db->dir = strdup(dir);
     if (!db->dir) {
@@ -266,12 +352,35 @@ static int db_open(const char *dir, const bz_schema *schema,
         rc = bz__err_os(errno, "cannot open data directory %s", dir);
         goto fail;
     }
-    if ((rc = bz__lock_init(&db->lock, db->dirfd)))
+    bz_lock_mode mode;
+    size_t cache_bytes = 0;
+    if ((rc = lock_mode_of(opts, &mode)) ||
+        (rc = cache_bytes_of(opts, &cache_bytes)))
         goto fail;
-    if ((rc = bz__lock_acquire(&db->lock)))
+    if ((rc = bz__dirlock_get(db->dirfd, &db->lock)))
+        goto fail;
+    if ((rc = bz__lock_acquire(db->lock)))
         goto fail;
     bz_schema *rec = NULL;
-    rc = read_recorded(db->dirfd, dir, &rec);
+    /* The first shared-mode handle of the process attaches the segment
+     * (under the flock: creation must be, see shm/README.md). */
+    if (mode == BZ_LOCK_SHARED && !db->lock->seg) {
+        struct stat st;
+        uint64_t token[2];
+        if (fstat(db->dirfd, &st) != 0)
+            rc = bz__err_os(errno, "cannot stat %s", dir);
+        else if (!(rc = dir_token(db->lock->fd, token)))
+            rc = bz__seg_attach(dir, st.st_dev, st.st_ino, token, cache_bytes,
+                                &db->lock->seg);
+    }
+    if (mode == BZ_LOCK_SHARED) {
+        db->seg = db->lock->seg;
+        /* A writer that died since the segment was last used. */
+        if (!rc && db->seg)
+            bz__seg_recover(db->seg);
+    }
+    if (!rc)
+        rc = read_recorded(db->dirfd, dir, &rec);
     if (!rc && !schema && !rec)
         rc = bz__err(BZ_ESCHEMA, "%s has no recorded schema (%s/%s); give "
                      "the schema explicitly", dir, dir, SCHEMA_FILE);
@@ -283,7 +392,7 @@ static int db_open(const char *dir, const bz_schema *schema,
     if (!rc)
         rc = open_tables(db, rec, create);
     bz_schema_free(rec);
-    bz__lock_release(&db->lock);
+    bz__lock_release(db->lock);
     if (rc)
         goto fail;
     *out = db;
@@ -339,7 +448,19 @@ int bz_lock(bz_db *db)
     if (!db)
         return bz__err(BZ_EINVAL, "bz_lock: NULL db");
     int rc = check_process(db);
-    return rc ? rc : bz__lock_acquire(&db->lock);
+    if (rc || (rc = bz__lock_acquire(db->lock)))
+        return rc;
+    /* An explicit lock is a writer-lock acquisition: outside changes to
+     * any of the handle's files are looked for now (shm/README.md). */
+    if (db->seg && bz__lock_depth(db->lock) == 1) {
+        bz__seg_recover(db->seg);
+        bool dir_changed = bz__seg_dir_changed(db->seg, db->dirfd);
+        for (int i = 0; i < db->schema->ntables && !rc; i++)
+            rc = bz__table_check_files(&db->tables[i], db->dirfd, dir_changed);
+        if (rc)
+            bz__lock_release(db->lock);
+    }
+    return rc;
 }
 
 int bz_unlock(bz_db *db)
@@ -347,7 +468,7 @@ int bz_unlock(bz_db *db)
     bz__err_clear();
     if (!db)
         return bz__err(BZ_EINVAL, "bz_unlock: NULL db");
-    return bz__lock_release(&db->lock);
+    return bz__lock_release(db->lock);
 }
 
 int bz__op_begin(bz_opctx *op, bz_db *db)
@@ -357,10 +478,13 @@ int bz__op_begin(bz_opctx *op, bz_db *db)
     int rc = check_process(db);
     if (rc)
         return rc;
-    rc = bz__lock_acquire(&db->lock);
+    rc = bz__lock_acquire(db->lock);
     if (rc)
         return rc;
-    op->gen = db->lock.gen;
+    op->gen = db->lock->gen;
+    /* Shm invariant 4: a dead writer's pages must not be served. */
+    if (db->seg && bz__lock_depth(db->lock) == 1)
+        bz__seg_recover(db->seg);
     return BZ_OK;
 }
 
@@ -371,7 +495,7 @@ void bz__op_end(bz_opctx *op)
     bz__buf_free(&op->aux_row);
     bz__buf_free(&op->aux_text);
     bz__buf_free(&op->scan);
-    bz__lock_release(&op->db->lock);
+    bz__lock_release(op->db->lock);
 }
 
 int bz__table_lookup(bz_db *db, const char *name, bz_table **t)

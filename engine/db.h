@@ -17,6 +17,8 @@
 
 struct bz_options {
     bool create;
+    bz_lock_mode lock_mode;
+    size_t cache_mb;       /* 0: BAZOOLA_CACHE_MB or the default */
 };
 
 struct bz_db {
@@ -24,8 +26,9 @@ struct bz_db {
     int dirfd;
     bz_schema *schema;
     bz_table *tables;      /* schema->ntables, in schema order */
-    bz_wlock lock;
+    bz_dirlock *lock;
     pid_t pid;             /* the opener: flock is shared across fork */
+    struct bz_seg *seg;    /* shared mode: the directory's segment */
 };
 
 /* Scratch of one operation (one per thread: lives on its stack). */
@@ -36,6 +39,7 @@ typedef struct bz_opctx {
     bz_buf aux_row, aux_text; /* lookups in other tables (FKs, joins) */
     bz_buf scan;           /* a chunk of rows read at once */
     int64_t matched;       /* bz__scan without a result list counts here */
+    bool dir_checked, dir_changed; /* shared mode: outside renames */
 } bz_opctx;
 
 struct bz_join1 {

@@ -8,6 +8,7 @@
 
 #include "err.h"
 #include "fileio.h"
+#include "shm.h"
 
 struct bz_undo {
     bz_file *f;
@@ -84,7 +85,39 @@ int bz__file_open(bz_file *f, int dirfd, const char *table, const char *name,
     f->fd = fd;
     f->size = st.st_size;
     f->gen = 0;
+    f->seg = NULL;
+    f->slot = -1;
     return BZ_OK;
+}
+
+int bz__file_attach(bz_file *f, struct bz_seg *seg)
+{
+    int rc = bz__seg_file(seg, f->name, &f->slot);
+    if (rc)
+        return rc;
+    f->seg = seg;
+    return BZ_OK;
+}
+
+int bz__file_check(bz_file *f, int dirfd, bool dir_changed)
+{
+    if (!f->seg)
+        return BZ_OK;
+    for (int tries = 0; tries < 3; tries++) {
+        bool reopen;
+        int rc = bz__seg_check_file(f->seg, f->slot, dirfd, f->name, f->fd,
+                                    dir_changed, &reopen);
+        if (rc || !reopen)
+            return rc;
+        /* Replaced behind our back (an editor saving by rename): follow
+         * the name, as a fresh open would. */
+        int fd = openat(dirfd, f->name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+            return bz__err_os(errno, "cannot reopen %s", f->name);
+        close(f->fd);
+        f->fd = fd;
+    }
+    return bz__err(BZ_EIO, "%s keeps being replaced", f->name);
 }
 
 void bz__file_close(bz_file *f)
@@ -98,6 +131,11 @@ void bz__file_close(bz_file *f)
 
 int bz__file_size(bz_file *f, uint64_t gen, int64_t *size)
 {
+    if (f->seg) {
+        int rc = bz__seg_file_size(f->seg, f->slot, f->fd, size);
+        f->size = *size;
+        return rc;
+    }
     if (gen == 0 || f->gen != gen) {
         struct stat st;
         if (fstat(f->fd, &st) != 0)
@@ -111,6 +149,8 @@ int bz__file_size(bz_file *f, uint64_t gen, int64_t *size)
 
 int bz__file_read(bz_file *f, int64_t off, void *buf, size_t len, size_t *got)
 {
+    if (f->seg)
+        return bz__seg_read(f->seg, f->slot, f->fd, off, buf, len, got);
     size_t done = 0;
     while (done < len) {
         ssize_t r = pread(f->fd, (char *)buf + done, len - done,
@@ -147,6 +187,8 @@ static int raw_write(bz_file *f, int64_t off, const void *buf, size_t len)
         }
         done += (size_t)w;
     }
+    if (f->seg)
+        bz__seg_wrote(f->seg, f->slot, off, buf, len);
     return BZ_OK;
 }
 
@@ -161,14 +203,18 @@ static int raw_truncate(bz_file *f, int64_t size)
             return bz__err_os(errno, "cannot truncate %s to %lld bytes",
                               f->name, (long long)size);
     }
+    if (f->seg)
+        bz__seg_truncated(f->seg, f->slot, size);
     return BZ_OK;
 }
 
-void bz__txn_begin(bz_txn *tx, uint64_t gen)
+void bz__txn_begin(bz_txn *tx, uint64_t gen, struct bz_seg *seg)
 {
     tx->rec = NULL;
     tx->n = tx->cap = 0;
     tx->gen = gen;
+    tx->seg = seg;
+    tx->marked = false;
 }
 
 /* Save the bytes of [off, off+len) that exist now, and the size. */
@@ -194,6 +240,10 @@ static int txn_record(bz_txn *tx, bz_file *f, int64_t off, size_t len)
                                                               : (int64_t)len)
                         : 0;
     u->old = NULL;
+    if (!tx->marked && tx->seg) {
+        bz__seg_write_begin(tx->seg);
+        tx->marked = true;
+    }
     if (u->len) {
         u->old = malloc(u->len);
         if (!u->old)
@@ -264,6 +314,14 @@ int bz__txn_rollback(bz_txn *tx)
 
 void bz__txn_end(bz_txn *tx)
 {
+    /* Stamp each written file once (records of one file are usually
+     * adjacent; a repeat stamp is harmless). */
+    for (size_t i = 0; tx->seg && i < tx->n; i++)
+        if (i == 0 || tx->rec[i].f != tx->rec[i - 1].f)
+            bz__seg_stamp(tx->seg, tx->rec[i].f->slot, tx->rec[i].f->fd);
+    if (tx->marked)
+        bz__seg_write_end(tx->seg);
+    tx->marked = false;
     for (size_t i = 0; i < tx->n; i++)
         free(tx->rec[i].old);
     free(tx->rec);

@@ -19,12 +19,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct bz_seg;
+
 typedef struct bz_file {
     int fd;
     const char *table;  /* for messages */
     char *name;         /* file name inside the data directory */
     int64_t size;       /* valid when gen == the lock generation */
     uint64_t gen;
+    struct bz_seg *seg; /* shared mode: pages and size live there */
+    int slot;           /* the file's entry in seg */
 } bz_file;
 
 /* Open (creating it with contents init when missing and create is set).
@@ -32,6 +36,11 @@ typedef struct bz_file {
 int bz__file_open(bz_file *f, int dirfd, const char *table, const char *name,
                   bool create, const char *init);
 void bz__file_close(bz_file *f);
+/* Shared mode: serve the file through seg's cache from now on. */
+int bz__file_attach(bz_file *f, struct bz_seg *seg);
+/* Shared mode, before a write operation touches the file: detect outside
+ * changes (see shm/README.md), reopening the file if it was replaced. */
+int bz__file_check(bz_file *f, int dirfd, bool dir_changed);
 /* The size, from the cache when gen matches, else from fstat. */
 int bz__file_size(bz_file *f, uint64_t gen, int64_t *size);
 /* Read exactly len bytes at off; *got < len only at end of file. */
@@ -42,9 +51,11 @@ typedef struct bz_txn {
     struct bz_undo *rec;
     size_t n, cap;
     uint64_t gen;
+    struct bz_seg *seg; /* marks the write in progress (shm invariant 4) */
+    bool marked;        /* the marker is set */
 } bz_txn;
 
-void bz__txn_begin(bz_txn *tx, uint64_t gen);
+void bz__txn_begin(bz_txn *tx, uint64_t gen, struct bz_seg *seg);
 int bz__txn_write(bz_txn *tx, bz_file *f, int64_t off, const void *buf,
                   size_t len);
 int bz__txn_truncate(bz_txn *tx, bz_file *f, int64_t size);

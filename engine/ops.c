@@ -16,6 +16,7 @@
 
 #include "db.h"
 #include "err.h"
+#include "shm.h"
 
 /* ---- validation ---------------------------------------------------- */
 
@@ -258,10 +259,20 @@ static int erase_texts(bz_txn *tx, bz_table *t, const bz_fval *vals)
     return BZ_OK;
 }
 
-/* Ensure the cached sizes are fresh and sane before writing. */
+/* Before writing: outside changes detected (shared mode), cached sizes
+ * fresh and sane. */
 static int prepare_write(bz_opctx *op, bz_table *t)
 {
-    int rc = bz__table_check_sizes(t, op->gen);
+    int rc = BZ_OK;
+    if (op->db->seg) {
+        if (!op->dir_checked) {
+            op->dir_changed = bz__seg_dir_changed(op->db->seg, op->db->dirfd);
+            op->dir_checked = true;
+        }
+        rc = bz__table_check_files(t, op->db->dirfd, op->dir_changed);
+    }
+    if (!rc)
+        rc = bz__table_check_sizes(t, op->gen);
     int64_t sz;
     if (!rc && t->def->ntext)
         rc = bz__file_size(&t->txt, op->gen, &sz);
@@ -331,7 +342,7 @@ static int run_write(bz_db *db, const char *table, write_fn fn,
         return rc;
     bz_table *t;
     bz_txn tx;
-    bz__txn_begin(&tx, op.gen);
+    bz__txn_begin(&tx, op.gen, db->seg);
     if ((rc = bz__table_lookup(db, table, &t)) == BZ_OK)
         rc = fn(&op, t, &tx, a);
     rc = finish_txn(&tx, rc);

@@ -53,6 +53,38 @@ int bz__table_open(bz_table *t, int dirfd, const bz_tdef *def, bool create)
     return BZ_OK;
 }
 
+static int table_files(bz_table *t, bz_file **fs)
+{
+    fs[0] = &t->dat;
+    fs[1] = &t->seq;
+    fs[2] = &t->idx;
+    fs[3] = &t->fre;
+    fs[4] = &t->txt;
+    return t->def->ntext ? 5 : 4;
+}
+
+int bz__table_attach(bz_table *t, struct bz_seg *seg, int dirfd,
+                     bool dir_changed)
+{
+    bz_file *fs[5];
+    int n = table_files(t, fs), rc;
+    for (int i = 0; i < n; i++)
+        if ((rc = bz__file_attach(fs[i], seg)) ||
+            (rc = bz__file_check(fs[i], dirfd, dir_changed)))
+            return rc;
+    return BZ_OK;
+}
+
+int bz__table_check_files(bz_table *t, int dirfd, bool dir_changed)
+{
+    bz_file *fs[5];
+    int n = table_files(t, fs), rc;
+    for (int i = 0; i < n; i++)
+        if ((rc = bz__file_check(fs[i], dirfd, dir_changed)))
+            return rc;
+    return BZ_OK;
+}
+
 void bz__table_close(bz_table *t)
 {
     bz_file *fs[] = {&t->dat, &t->seq, &t->idx, &t->fre, &t->txt};

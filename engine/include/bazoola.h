@@ -135,6 +135,18 @@ void bz_options_free(bz_options *o);
 /* Do not create the directory or missing files (default: create them). */
 int bz_options_set_create(bz_options *o, int create);
 
+typedef enum bz_lock_mode {
+    BZ_LOCK_DEFAULT = 0, /* BAZOOLA_LOCK_MODE ("flock" or "shared"), else shared */
+    BZ_LOCK_FLOCK = 1,   /* 0.0.7's design: every operation under one
+                            exclusive flock, files read directly, no cache */
+    BZ_LOCK_SHARED = 2   /* the shared segment: a page cache in POSIX shared
+                            memory, shared by every process of the directory */
+} bz_lock_mode;
+int bz_options_set_lock_mode(bz_options *o, bz_lock_mode mode);
+/* Size of the shared page cache in MiB, used by the process that creates
+ * the segment (0: BAZOOLA_CACHE_MB, which may be fractional, else 32). */
+int bz_options_set_cache_mb(bz_options *o, size_t mb);
+
 /* Open (and by default create) the data directory dir for schema.  The
  * schema is copied; the caller may free it after the call.  The schema is
  * recorded in dir/.schema; a table whose recorded definition differs, or

@@ -1,0 +1,682 @@
+/*
+ * segment.c - naming, creating, validating, attaching and removing the
+ * segment; process slots; file entries; statistics snapshots.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <urcu/arch.h>
+#include <urcu/uatomic.h>
+
+#include "err.h"
+#include "shm_int.h"
+
+void bz__seg_name(dev_t dev, ino_t ino, char *buf, size_t len)
+{
+    snprintf(buf, len, "/bazoola-%" PRIx64 "-%" PRIx64, (uint64_t)dev,
+             (uint64_t)ino);
+}
+
+static size_t align_up(size_t v, size_t a)
+{
+    return (v + a - 1) / a * a;
+}
+
+void bz__seg_layout(const struct shm_signature *sig, struct shm_layout *lay)
+{
+    size_t off = BZ_SHM_HEADER_SIZE;
+    lay->procs = off;
+    off += (size_t)sig->max_procs * sizeof(struct shm_proc);
+    lay->files = off;
+    off += (size_t)sig->max_files * sizeof(struct shm_file);
+    lay->buckets = off;
+    off = align_up(off + (size_t)sig->nbuckets * sizeof(int32_t),
+                   BZ_SHM_CACHE_LINE);
+    lay->frames = off;
+    off = align_up(off + (size_t)sig->nframes * sizeof(struct shm_frame),
+                   BZ_SHM_PAGE);
+    lay->data = off;
+    off += (size_t)sig->nframes * sig->page_size;
+    lay->total = off;
+}
+
+static void make_signature(size_t cache_bytes, struct shm_signature *sig)
+{
+    memset(sig, 0, sizeof(*sig));
+    sig->version = BZ_SHM_VERSION;
+    sig->page_size = BZ_SHM_PAGE;
+    sig->cache_line = BZ_SHM_CACHE_LINE;
+    sig->mutex_size = sizeof(pthread_mutex_t);
+    sig->max_procs = BZ_SHM_MAX_PROCS;
+    sig->max_files = BZ_SHM_MAX_FILES;
+    size_t nframes = cache_bytes / BZ_SHM_PAGE;
+    if (nframes < 8)
+        nframes = 8;
+    if (nframes > (1u << 24))
+        nframes = 1u << 24;
+    sig->nframes = (uint32_t)nframes;
+    uint32_t nb = 16;
+    while (nb < 2 * sig->nframes)
+        nb *= 2;
+    sig->nbuckets = nb;
+    struct shm_layout lay;
+    bz__seg_layout(sig, &lay);
+    sig->total_size = lay.total;
+}
+
+void bz__seg_map_areas(bz_seg *s)
+{
+    char *b = s->base;
+    s->h = (struct shm_header *)b;
+    s->procs = (struct shm_proc *)(b + s->lay.procs);
+    s->files = (struct shm_file *)(b + s->lay.files);
+    s->buckets = (int32_t *)(b + s->lay.buckets);
+    s->frames = (struct shm_frame *)(b + s->lay.frames);
+    s->data = b + s->lay.data;
+}
+
+/* Field 22 of /proc/<pid>/stat: when the process started, in clock ticks.
+ * With the pid it names a process uniquely (pids are reused). */
+static uint64_t proc_starttime(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')'); /* the name may contain spaces */
+    if (!p)
+        return 0;
+    unsigned long long v = 0;
+    int field = 2;
+    for (char *tok = strtok(p + 1, " "); tok; tok = strtok(NULL, " ")) {
+        if (++field == 22) {
+            v = strtoull(tok, NULL, 10);
+            break;
+        }
+    }
+    return v;
+}
+
+static bool proc_alive(const struct shm_proc *p)
+{
+    pid_t pid = uatomic_read(&p->pid);
+    if (pid <= 0)
+        return false;
+    if (kill(pid, 0) != 0 && errno == ESRCH)
+        return false;
+    uint64_t st = proc_starttime(pid);
+    return st == 0 || st == p->starttime;
+}
+
+static int live_pids(bz_seg *s, char *buf, size_t len)
+{
+    int n = 0;
+    size_t o = 0;
+    buf[0] = '\0';
+    for (uint32_t i = 0; i < s->h->sig.max_procs; i++)
+        if (proc_alive(&s->procs[i])) {
+            n++;
+            if (o + 16 < len)
+                o += (size_t)snprintf(buf + o, len - o, "%s%d", n > 1 ? ", " : "",
+                                      (int)s->procs[i].pid);
+        }
+    return n;
+}
+
+/* Initialise a freshly sized segment (we created it; nobody else maps it
+ * yet: the flock keeps other attachers out). */
+static void seg_init(bz_seg *s, const struct shm_signature *sig, dev_t dev,
+                     ino_t ino, const uint64_t token[2])
+{
+    memset(s->base, 0, BZ_SHM_HEADER_SIZE);
+    struct shm_header *h = s->h;
+    h->sig = *sig;
+    h->owner_uid = (uint32_t)geteuid();
+    h->dir_dev = (uint64_t)dev;
+    h->dir_ino = (uint64_t)ino;
+    h->dir_token[0] = token[0];
+    h->dir_token[1] = token[1];
+    h->created_at = (uint64_t)time(NULL);
+    h->writer_pid = 0;
+    memset(s->procs, 0, (size_t)sig->max_procs * sizeof(struct shm_proc));
+    memset(s->files, 0, (size_t)sig->max_files * sizeof(struct shm_file));
+    bz__cache_init(s);
+    memcpy(h->magic, BZ_SHM_MAGIC, sizeof h->magic);
+    /* Everything above is visible before ready says so. */
+    cmm_smp_wmb();
+    uatomic_set(&h->ready, 1);
+}
+
+static int seg_map(bz_seg *s, size_t size, const char *dir)
+{
+    s->base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, s->fd, 0);
+    if (s->base == MAP_FAILED) {
+        s->base = NULL;
+        return bz__err_os(errno, "cannot map the shared segment %s of %s",
+                          s->name, dir);
+    }
+    s->size = size;
+    return BZ_OK;
+}
+
+static void seg_unmap(bz_seg *s)
+{
+    if (s->base)
+        munmap(s->base, s->size);
+    s->base = NULL;
+}
+
+enum verdict { SEG_OK, SEG_STALE, SEG_FOREIGN };
+
+/* Judge an existing segment (mapped header-sized or more). */
+static enum verdict judge(bz_seg *s, const struct stat *st, char *why,
+                          size_t len)
+{
+    if (st->st_uid != geteuid()) {
+        snprintf(why, len, "it belongs to uid %d, not to us (uid %d)",
+                 (int)st->st_uid, (int)geteuid());
+        return SEG_FOREIGN;
+    }
+    if ((size_t)st->st_size < BZ_SHM_HEADER_SIZE) {
+        snprintf(why, len, "it is truncated (%lld bytes)",
+                 (long long)st->st_size);
+        return SEG_STALE;
+    }
+    struct shm_header *h = s->base;
+    if (memcmp(h->magic, BZ_SHM_MAGIC, sizeof h->magic) != 0) {
+        if (!uatomic_read(&h->ready) &&
+            memcmp(h->magic, "\0\0\0\0\0\0\0\0", 8) == 0) {
+            snprintf(why, len, "its creator died before finishing it");
+            return SEG_STALE;
+        }
+        snprintf(why, len, "it is not a Bazoola segment (bad magic)");
+        return SEG_FOREIGN;
+    }
+    if (h->owner_uid != (uint32_t)geteuid()) {
+        snprintf(why, len, "its header names owner uid %u", h->owner_uid);
+        return SEG_FOREIGN;
+    }
+    if (h->sig.version != BZ_SHM_VERSION) {
+        snprintf(why, len, "it has format version %u, we use %u",
+                 h->sig.version, BZ_SHM_VERSION);
+        return SEG_STALE;
+    }
+    struct shm_signature want = h->sig;
+    struct shm_layout lay;
+    bz__seg_layout(&want, &lay);
+    if (h->sig.page_size != BZ_SHM_PAGE ||
+        h->sig.cache_line != BZ_SHM_CACHE_LINE ||
+        h->sig.mutex_size != sizeof(pthread_mutex_t) ||
+        h->sig.max_procs != BZ_SHM_MAX_PROCS ||
+        h->sig.max_files != BZ_SHM_MAX_FILES || h->sig.nframes < 8 ||
+        h->sig.nbuckets < 2 * h->sig.nframes ||
+        (h->sig.nbuckets & (h->sig.nbuckets - 1)) ||
+        h->sig.total_size != lay.total) {
+        snprintf(why, len, "its layout differs from this build's");
+        return SEG_STALE;
+    }
+    if ((uint64_t)st->st_size < h->sig.total_size) {
+        snprintf(why, len, "it is truncated (%lld of %llu bytes)",
+                 (long long)st->st_size,
+                 (unsigned long long)h->sig.total_size);
+        return SEG_STALE;
+    }
+    if (!uatomic_read(&h->ready)) {
+        snprintf(why, len, "its creator died before finishing it");
+        return SEG_STALE;
+    }
+    return SEG_OK;
+}
+
+static int create_segment(bz_seg *s, const char *dir, dev_t dev, ino_t ino,
+                          const uint64_t token[2], size_t cache_bytes)
+{
+    struct shm_signature sig;
+    make_signature(cache_bytes, &sig);
+    s->fd = shm_open(s->name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (s->fd < 0)
+        return bz__err_os(errno, "cannot create the shared segment %s of %s",
+                          s->name, dir);
+    if (ftruncate(s->fd, (off_t)sig.total_size) != 0) {
+        int e = errno;
+        close(s->fd);
+        shm_unlink(s->name);
+        return bz__err_os(e, "cannot size the shared segment %s of %s "
+                          "(%llu bytes)", s->name, dir,
+                          (unsigned long long)sig.total_size);
+    }
+    int rc = seg_map(s, sig.total_size, dir);
+    if (rc) {
+        close(s->fd);
+        shm_unlink(s->name);
+        return rc;
+    }
+    bz__seg_layout(&sig, &s->lay);
+    bz__seg_map_areas(s);
+    seg_init(s, &sig, dev, ino, token);
+    return BZ_OK;
+}
+
+/* Open and validate an existing segment; *verdict says what we found. */
+static int open_existing(bz_seg *s, const char *dir, enum verdict *v,
+                         char *why, size_t wlen)
+{
+    s->fd = shm_open(s->name, O_RDWR | O_CLOEXEC, 0600);
+    if (s->fd < 0)
+        return errno == ENOENT ? BZ_ENOTFOUND
+                               : bz__err_os(errno, "cannot open the shared "
+                                            "segment %s of %s", s->name, dir);
+    struct stat st;
+    if (fstat(s->fd, &st) != 0) {
+        int e = errno;
+        close(s->fd);
+        return bz__err_os(e, "cannot stat the shared segment %s", s->name);
+    }
+    if ((size_t)st.st_size < BZ_SHM_HEADER_SIZE || st.st_uid != geteuid()) {
+        *v = judge(s, &st, why, wlen);
+        return BZ_OK;
+    }
+    int rc = seg_map(s, (size_t)st.st_size, dir);
+    if (rc) {
+        close(s->fd);
+        return rc;
+    }
+    *v = judge(s, &st, why, wlen);
+    if (*v == SEG_OK) {
+        bz__seg_layout(&((struct shm_header *)s->base)->sig, &s->lay);
+        s->size = (size_t)st.st_size;
+        bz__seg_map_areas(s);
+    }
+    return BZ_OK;
+}
+
+static void reap_dead(bz_seg *s)
+{
+    for (uint32_t i = 0; i < s->h->sig.max_procs; i++)
+        if (s->procs[i].pid && !proc_alive(&s->procs[i]))
+            uatomic_set(&s->procs[i].pid, 0);
+}
+
+static int take_proc_slot(bz_seg *s, const char *dir)
+{
+    pid_t me = getpid();
+    uint64_t st = proc_starttime(me);
+    for (uint32_t i = 0; i < s->h->sig.max_procs; i++)
+        if (s->procs[i].pid == 0) {
+            s->procs[i].starttime = st;
+            s->procs[i].attached_at = (uint64_t)time(NULL);
+            uatomic_set(&s->procs[i].pid, me);
+            s->my_slot = (int)i;
+            return BZ_OK;
+        }
+    return bz__err(BZ_EIO, "the shared segment %s of %s has no free process "
+                   "slot (%u processes attached)", s->name, dir,
+                   s->h->sig.max_procs);
+}
+
+int bz__seg_attach(const char *dir, dev_t dev, ino_t ino,
+                   const uint64_t token[2], size_t cache_bytes, bz_seg **out)
+{
+    *out = NULL;
+    bz_seg *s = calloc(1, sizeof(*s));
+    if (!s)
+        return bz__nomem();
+    s->fd = -1;
+    s->my_slot = -1;
+    bz__seg_name(dev, ino, s->name, sizeof s->name);
+    enum verdict v = SEG_OK;
+    char why[160] = "";
+    int rc = open_existing(s, dir, &v, why, sizeof why);
+    if (rc == BZ_OK && v == SEG_OK &&
+        (s->h->dir_token[0] != token[0] || s->h->dir_token[1] != token[1])) {
+        /* Same device and inode, another directory: the old one was
+         * removed and its inode reused.  Whoever still maps the old
+         * segment works on the removed directory; the name is ours. */
+        seg_unmap(s);
+        close(s->fd);
+        s->fd = -1;
+        shm_unlink(s->name);
+        rc = BZ_ENOTFOUND;
+    }
+    if (rc == BZ_ENOTFOUND) {
+        rc = create_segment(s, dir, dev, ino, token, cache_bytes);
+    } else if (rc == BZ_OK && v == SEG_FOREIGN) {
+        rc = bz__err(BZ_EINVAL,
+                     "the shared segment %s of %s is not ours: %s.  If no "
+                     "Bazoola process uses %s, remove it with `bazoola shm "
+                     "remove %s`", s->name, dir, why, dir, dir);
+    } else if (rc == BZ_OK && v == SEG_STALE) {
+        /* Rebuild only if nobody lives in it: two caches of one directory
+         * would not see each other's writes. */
+        char pids[128] = "";
+        int live = 0;
+        if (s->base && (size_t)s->size >= BZ_SHM_HEADER_SIZE &&
+            memcmp(((struct shm_header *)s->base)->magic, BZ_SHM_MAGIC, 8) == 0 &&
+            ((struct shm_header *)s->base)->sig.max_procs == BZ_SHM_MAX_PROCS &&
+            s->size >= BZ_SHM_HEADER_SIZE + BZ_SHM_MAX_PROCS *
+                           sizeof(struct shm_proc)) {
+            s->h = s->base;
+            s->procs = (struct shm_proc *)((char *)s->base + BZ_SHM_HEADER_SIZE);
+            live = live_pids(s, pids, sizeof pids);
+        }
+        seg_unmap(s);
+        close(s->fd);
+        s->fd = -1;
+        if (live)
+            rc = bz__err(BZ_EINVAL,
+                         "the shared segment %s of %s is stale (%s) but "
+                         "processes %s still use it; stop them first",
+                         s->name, dir, why, pids);
+        else {
+            shm_unlink(s->name);
+            rc = create_segment(s, dir, dev, ino, token, cache_bytes);
+        }
+    }
+    if (rc == BZ_OK) {
+        reap_dead(s);
+        rc = take_proc_slot(s, dir);
+    }
+    if (rc) {
+        seg_unmap(s);
+        if (s->fd >= 0)
+            close(s->fd);
+        free(s);
+        return rc;
+    }
+    *out = s;
+    return BZ_OK;
+}
+
+void bz__seg_detach(bz_seg *s)
+{
+    if (!s)
+        return;
+    if (s->my_slot >= 0 && s->procs[s->my_slot].pid == getpid())
+        uatomic_set(&s->procs[s->my_slot].pid, 0);
+    /* The last one out removes the name (the caller holds the flock, so
+     * nobody attaches meanwhile): no segment outlives its users, and a
+     * removed directory leaves nothing behind. */
+    bool others = false;
+    for (uint32_t i = 0; i < s->h->sig.max_procs && !others; i++)
+        others = proc_alive(&s->procs[i]);
+    if (!others)
+        shm_unlink(s->name);
+    seg_unmap(s);
+    if (s->fd >= 0)
+        close(s->fd);
+    free(s);
+}
+
+int bz__seg_remove(dev_t dev, ino_t ino)
+{
+    char name[64];
+    bz__seg_name(dev, ino, name, sizeof name);
+    if (shm_unlink(name) != 0) {
+        if (errno == ENOENT)
+            return bz__err(BZ_ENOTFOUND, "no shared segment %s", name);
+        return bz__err_os(errno, "cannot remove the shared segment %s", name);
+    }
+    return BZ_OK;
+}
+
+/* ---- files ---------------------------------------------------------- */
+
+int bz__seg_file(bz_seg *s, const char *name, int *slot)
+{
+    size_t len = strlen(name);
+    if (len >= sizeof s->files[0].name)
+        return bz__err(BZ_EINVAL, "file name %s is too long for the segment",
+                       name);
+    uint32_t n = s->h->nfiles;
+    if (n > s->h->sig.max_files)
+        n = s->h->sig.max_files;
+    for (uint32_t i = 0; i < n; i++)
+        if (strcmp(s->files[i].name, name) == 0) {
+            *slot = (int)i;
+            return BZ_OK;
+        }
+    if (n == s->h->sig.max_files)
+        return bz__err(BZ_EIO, "the shared segment %s has no room for more "
+                       "than %u files", s->name, s->h->sig.max_files);
+    struct shm_file *f = &s->files[n];
+    memset(f, 0, sizeof(*f));
+    memcpy(f->name, name, len + 1);
+    f->size_valid = 0;
+    uatomic_set(&s->h->nfiles, n + 1);
+    *slot = (int)n;
+    return BZ_OK;
+}
+
+static int64_t mtime_ns(const struct stat *st)
+{
+    return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+int bz__seg_file_size(bz_seg *s, int slot, int fd, int64_t *size)
+{
+    struct shm_file *f = &s->files[slot];
+    if (!f->size_valid) {
+        struct stat st;
+        if (fstat(fd, &st) != 0)
+            return bz__err_os(errno, "cannot stat %s", f->name);
+        f->size = st.st_size;
+        f->ino = (uint64_t)st.st_ino;
+        f->mtime_ns = mtime_ns(&st);
+        f->stamp_dirty = 0;
+        f->size_valid = 1;
+    }
+    *size = f->size;
+    return BZ_OK;
+}
+
+int bz__seg_check_file(bz_seg *s, int slot, int dirfd, const char *name,
+                       int fd, bool check_path, bool *reopen)
+{
+    struct shm_file *f = &s->files[slot];
+    struct stat st;
+    *reopen = false;
+    if (check_path) {
+        struct stat pst;
+        if (fstatat(dirfd, name, &pst, AT_SYMLINK_NOFOLLOW) != 0)
+            return bz__err_os(errno, "cannot stat %s", name);
+        if (fstat(fd, &st) != 0)
+            return bz__err_os(errno, "cannot stat %s", name);
+        if (pst.st_ino != st.st_ino || pst.st_dev != st.st_dev) {
+            *reopen = true;
+            return BZ_OK;
+        }
+    } else if (fstat(fd, &st) != 0) {
+        return bz__err_os(errno, "cannot stat %s", name);
+    }
+    if (!f->size_valid) {
+        int64_t dummy;
+        return bz__seg_file_size(s, slot, fd, &dummy);
+    }
+    bool same_identity = f->ino == (uint64_t)st.st_ino;
+    bool same_size = f->size == st.st_size;
+    /* After our own writes the mtime is unknown (stamp_dirty): the size
+     * is what we can compare; see README "What outside changes...". */
+    bool same_time = f->stamp_dirty || f->mtime_ns == mtime_ns(&st);
+    if (!(same_identity && same_size && same_time)) {
+        bz__cache_drop(s, slot, 0);
+        uatomic_inc(&f->c[BZ_C_DROPS]);
+        uatomic_inc(&s->h->c[BZ_C_DROPS]);
+    }
+    f->size = st.st_size;
+    f->ino = (uint64_t)st.st_ino;
+    f->mtime_ns = mtime_ns(&st);
+    f->stamp_dirty = 0;
+    return BZ_OK;
+}
+
+void bz__seg_stamp(bz_seg *s, int slot, int fd)
+{
+    struct shm_file *f = &s->files[slot];
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        f->size_valid = 0; /* re-read at next use */
+        return;
+    }
+    f->size = st.st_size;
+    f->size_valid = 1;
+    f->ino = (uint64_t)st.st_ino;
+    f->mtime_ns = mtime_ns(&st);
+    f->stamp_dirty = 0;
+}
+
+bool bz__seg_dir_changed(bz_seg *s, int dirfd)
+{
+    struct stat st;
+    if (fstat(dirfd, &st) != 0)
+        return true;
+    int64_t m = mtime_ns(&st);
+    if (m == s->h->dir_mtime_ns)
+        return false;
+    s->h->dir_mtime_ns = m;
+    return true;
+}
+
+void bz__seg_write_begin(bz_seg *s)
+{
+    uatomic_set(&s->h->writer_pid, getpid());
+    cmm_smp_mb();
+}
+
+void bz__seg_write_end(bz_seg *s)
+{
+    cmm_smp_mb();
+    uatomic_set(&s->h->writer_pid, 0);
+}
+
+bool bz__seg_recover(bz_seg *s)
+{
+    pid_t w = uatomic_read(&s->h->writer_pid);
+    if (w == 0)
+        return false;
+    /* A writer that still holds the lock is us (re-entrant); only a dead
+     * one leaves the marker behind for the next locker. */
+    bz__cache_drop(s, -1, 0);
+    uint32_t n = s->h->nfiles;
+    for (uint32_t i = 0; i < n && i < s->h->sig.max_files; i++)
+        s->files[i].size_valid = 0;
+    uatomic_inc(&s->h->recoveries);
+    uatomic_set(&s->h->writer_pid, 0);
+    return true;
+}
+
+/* ---- statistics ------------------------------------------------------ */
+
+int bz__seg_snapshot(dev_t dev, ino_t ino, struct bz_seg_snapshot *out)
+{
+    memset(out, 0, sizeof(*out));
+    bz_seg s = {0};
+    s.fd = -1;
+    bz__seg_name(dev, ino, s.name, sizeof s.name);
+    enum verdict v;
+    char why[160];
+    int rc = open_existing(&s, "the data directory", &v, why, sizeof why);
+    if (rc == BZ_ENOTFOUND)
+        return bz__err(BZ_ENOTFOUND, "no shared segment %s", s.name);
+    if (rc)
+        return rc;
+    if (v != SEG_OK) {
+        seg_unmap(&s);
+        close(s.fd);
+        return bz__err(BZ_EINVAL, "the shared segment %s is unusable: %s",
+                       s.name, why);
+    }
+    struct shm_header *h = s.h;
+    snprintf(out->name, sizeof out->name, "%s", s.name);
+    out->size = h->sig.total_size;
+    out->page_size = h->sig.page_size;
+    out->nframes = h->sig.nframes;
+    out->frames_used = uatomic_read(&h->frames_used);
+    out->created_at = h->created_at;
+    out->version = h->sig.version;
+    out->owner_uid = h->owner_uid;
+    out->recoveries = uatomic_read(&h->recoveries);
+    for (int k = 0; k < BZ_C__COUNT; k++)
+        out->c[k] = uatomic_read(&h->c[k]);
+    uint32_t nf = uatomic_read(&h->nfiles);
+    if (nf > h->sig.max_files)
+        nf = h->sig.max_files;
+    out->files = calloc(nf ? nf : 1, sizeof(*out->files));
+    out->procs = calloc(h->sig.max_procs, sizeof(*out->procs));
+    if (!out->files || !out->procs) {
+        bz__seg_snapshot_free(out);
+        seg_unmap(&s);
+        close(s.fd);
+        return bz__nomem();
+    }
+    for (uint32_t i = 0; i < nf; i++) {
+        struct bz_seg_file_stat *fs = &out->files[out->nfiles++];
+        memcpy(fs->name, s.files[i].name, sizeof fs->name);
+        fs->name[sizeof fs->name - 1] = '\0';
+        fs->size = s.files[i].size_valid ? s.files[i].size : -1;
+        fs->frames = uatomic_read(&s.files[i].frames);
+        for (int k = 0; k < BZ_C__COUNT; k++)
+            fs->c[k] = uatomic_read(&s.files[i].c[k]);
+    }
+    for (uint32_t i = 0; i < h->sig.max_procs; i++) {
+        if (!uatomic_read(&s.procs[i].pid))
+            continue;
+        struct bz_seg_proc_stat *ps = &out->procs[out->nprocs++];
+        ps->pid = s.procs[i].pid;
+        ps->alive = proc_alive(&s.procs[i]);
+        ps->attached_at = s.procs[i].attached_at;
+    }
+    seg_unmap(&s);
+    close(s.fd);
+    return BZ_OK;
+}
+
+void bz__seg_snapshot_free(struct bz_seg_snapshot *snap)
+{
+    free(snap->files);
+    free(snap->procs);
+    snap->files = NULL;
+    snap->procs = NULL;
+}
+
+int bz__seg_reset(dev_t dev, ino_t ino)
+{
+    bz_seg s = {0};
+    s.fd = -1;
+    bz__seg_name(dev, ino, s.name, sizeof s.name);
+    enum verdict v;
+    char why[160];
+    int rc = open_existing(&s, "the data directory", &v, why, sizeof why);
+    if (rc == BZ_ENOTFOUND)
+        return bz__err(BZ_ENOTFOUND, "no shared segment %s", s.name);
+    if (rc)
+        return rc;
+    if (v == SEG_OK) {
+        for (int k = 0; k < BZ_C__COUNT; k++)
+            uatomic_set(&s.h->c[k], 0);
+        uatomic_set(&s.h->recoveries, 0);
+        uint32_t nf = s.h->nfiles;
+        for (uint32_t i = 0; i < nf && i < s.h->sig.max_files; i++)
+            for (int k = 0; k < BZ_C__COUNT; k++)
+                uatomic_set(&s.files[i].c[k], 0);
+    } else {
+        rc = bz__err(BZ_EINVAL, "the shared segment %s is unusable: %s",
+                     s.name, why);
+    }
+    seg_unmap(&s);
+    close(s.fd);
+    return rc;
+}

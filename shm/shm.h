@@ -1,0 +1,106 @@
+/*
+ * shm.h - the shared segment of a data directory: page cache, file sizes,
+ * attached processes, statistics.  Design and invariants: shm/README.md.
+ *
+ * Every call except bz__seg_attach/detach/remove and the statistics
+ * snapshot requires the directory's writer lock (lockmgr rule L1).
+ */
+#ifndef BZ_SHM_H
+#define BZ_SHM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define BZ_SHM_PAGE 4096
+#define BZ_SHM_DEFAULT_MB 32
+
+typedef struct bz_seg bz_seg;
+
+/* The segment's name for a directory ("/bazoola-<dev>-<ino>"). */
+void bz__seg_name(dev_t dev, ino_t ino, char *buf, size_t len);
+
+/* Attach to the directory's segment, creating or rebuilding it as needed;
+ * the caller holds the directory's flock.  token identifies this very
+ * directory (inode and birth time of DIR/.lock): a directory removed and
+ * recreated with the same inode must not find the old one's cache.
+ * cache_bytes only matters to the process that creates the segment. */
+int bz__seg_attach(const char *dir, dev_t dev, ino_t ino,
+                   const uint64_t token[2], size_t cache_bytes, bz_seg **out);
+/* Leave the process slot and unmap; the last process out removes the
+ * segment.  The caller holds the directory's flock. */
+void bz__seg_detach(bz_seg *s);
+/* Remove the segment of a directory (the object only: attached processes
+ * keep their mapping).  BZ_ENOTFOUND when there is none. */
+int bz__seg_remove(dev_t dev, ino_t ino);
+
+/* ---- files (under the lock) ---- */
+/* The slot of file name (a table file), added when new. */
+int bz__seg_file(bz_seg *s, const char *name, int *slot);
+/* Check the file against what the engine last saw (outside changes):
+ * drops its pages when it changed; *reopen is set when the path now names
+ * another inode than fd (the caller must reopen and call again). */
+int bz__seg_check_file(bz_seg *s, int slot, int dirfd, const char *name,
+                       int fd, bool check_path, bool *reopen);
+int bz__seg_file_size(bz_seg *s, int slot, int fd, int64_t *size);
+/* After a write operation: remember the file as the engine left it, so
+ * the next outside change shows (size or mtime). */
+void bz__seg_stamp(bz_seg *s, int slot, int fd);
+
+/* ---- pages (under the lock) ---- */
+int bz__seg_read(bz_seg *s, int slot, int fd, int64_t off, void *buf,
+                 size_t len, size_t *got);
+/* The file was written (pwrite done) / truncated: update frames, size. */
+void bz__seg_wrote(bz_seg *s, int slot, int64_t off, const void *buf,
+                   size_t len);
+void bz__seg_truncated(bz_seg *s, int slot, int64_t size);
+
+/* ---- crash marker (under the lock) ---- */
+void bz__seg_write_begin(bz_seg *s);
+void bz__seg_write_end(bz_seg *s);
+/* At lock acquisition: a writer died mid-operation?  Then drop every page
+ * and forget every size, and return true. */
+bool bz__seg_recover(bz_seg *s);
+/* Has the directory itself changed (a file renamed into it) since the
+ * last call?  One fstat of dirfd. */
+bool bz__seg_dir_changed(bz_seg *s, int dirfd);
+
+/* ---- statistics ---- */
+enum bz_seg_counter {
+    BZ_C_HITS, BZ_C_MISSES, BZ_C_EVICTIONS, BZ_C_PAGE_READS, BZ_C_PAGE_WRITES,
+    BZ_C_BYTES_READ, BZ_C_BYTES_WRITTEN, BZ_C_DROPS, BZ_C__COUNT
+};
+
+struct bz_seg_file_stat {
+    char name[128];
+    int64_t size;
+    uint64_t frames;
+    uint64_t c[BZ_C__COUNT];
+};
+
+struct bz_seg_proc_stat {
+    pid_t pid;
+    bool alive;
+    uint64_t attached_at;   /* unix seconds */
+};
+
+struct bz_seg_snapshot {
+    char name[64];
+    uint64_t size, page_size, nframes, frames_used, created_at;
+    uint32_t version, owner_uid;
+    uint64_t recoveries;    /* dead writers whose pages were dropped */
+    uint64_t c[BZ_C__COUNT];
+    int nfiles, nprocs;
+    struct bz_seg_file_stat *files;
+    struct bz_seg_proc_stat *procs;
+};
+
+/* Map the directory's existing segment read-only-ish and copy its
+ * statistics (BZ_ENOTFOUND when there is no segment). */
+int bz__seg_snapshot(dev_t dev, ino_t ino, struct bz_seg_snapshot *out);
+void bz__seg_snapshot_free(struct bz_seg_snapshot *snap);
+/* Zero the counters (under the lock). */
+int bz__seg_reset(dev_t dev, ino_t ino);
+
+#endif

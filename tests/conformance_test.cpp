@@ -134,6 +134,8 @@ void check_files(const Case &c, const std::string &dir)
 
 class ConformanceApi : public ::testing::TestWithParam<std::string> {};
 class ConformanceExec : public ::testing::TestWithParam<std::string> {};
+class ConformanceApiFlock : public ::testing::TestWithParam<std::string> {};
+class ConformanceApiTinyCache : public ::testing::TestWithParam<std::string> {};
 
 TEST(ConformanceCorpus, AllCasesPresentAndWellFormed)
 {
@@ -146,19 +148,38 @@ TEST(ConformanceCorpus, AllCasesPresentAndWellFormed)
     }
 }
 
-TEST_P(ConformanceApi, ResultsAndFilesMatch)
+/* One case through the C API, with the given lock mode; tiny_cache makes
+ * the segment 8 frames (32 KiB), far smaller than the case's data, so
+ * every path of eviction and reloading runs. */
+void run_api_case(const std::string &file, bz_lock_mode mode, bool tiny_cache)
 {
     Case c;
-    std::string err = load_case(GetParam(), &c);
+    std::string err = load_case(file, &c);
     ASSERT_EQ("", err);
 
     TempDir dir("bzconf");
     Schema schema(parse_schema(c.schema, &err));
     ASSERT_TRUE(schema) << c.name << ": " << err;
+    bz_options *opts = bz_options_new();
+    ASSERT_NE(nullptr, opts);
+    ASSERT_EQ(BZ_OK, bz_options_set_lock_mode(opts, mode));
+    /* The segment is made by this process's first open of this fresh
+     * directory, so the variable decides its size. */
+    if (tiny_cache)
+        setenv("BAZOOLA_CACHE_MB", "0.03", 1);
     bz_db *raw = nullptr;
-    int rc = bz_open(dir.c_str(), schema.get(), nullptr, &raw);
+    int rc = bz_open(dir.c_str(), schema.get(), opts, &raw);
+    if (tiny_cache)
+        unsetenv("BAZOOLA_CACHE_MB");
+    bz_options_free(opts);
     ASSERT_EQ(BZ_OK, rc) << c.name << ": bz_open: " << last_error(rc);
     Db db(raw);
+    if (tiny_cache) {
+        bz_stats *st = nullptr;
+        ASSERT_EQ(BZ_OK, bz_stats_read(dir.c_str(), &st)) << bz_errmsg();
+        EXPECT_EQ(8u, bz_stats_frames(st));
+        bz_stats_free(st);
+    }
 
     int mismatches = 0;
     for (size_t i = 0; i < json_array_size(c.ops); i++) {
@@ -168,6 +189,21 @@ TEST_P(ConformanceApi, ResultsAndFilesMatch)
     report_mismatch_total(c, mismatches);
     db.reset(); /* close before looking at the files */
     check_files(c, dir.path());
+}
+
+TEST_P(ConformanceApi, ResultsAndFilesMatch)
+{
+    run_api_case(GetParam(), BZ_LOCK_SHARED, false);
+}
+
+TEST_P(ConformanceApiFlock, ResultsAndFilesMatch)
+{
+    run_api_case(GetParam(), BZ_LOCK_FLOCK, false);
+}
+
+TEST_P(ConformanceApiTinyCache, ResultsAndFilesMatch)
+{
+    run_api_case(GetParam(), BZ_LOCK_SHARED, true);
 }
 
 TEST_P(ConformanceExec, ResultsAndFilesMatch)
@@ -234,5 +270,9 @@ INSTANTIATE_TEST_SUITE_P(Corpus, ConformanceApi, ::testing::ValuesIn(list_cases(
                          case_test_name);
 INSTANTIATE_TEST_SUITE_P(Corpus, ConformanceExec, ::testing::ValuesIn(list_cases()),
                          case_test_name);
+INSTANTIATE_TEST_SUITE_P(Corpus, ConformanceApiFlock, ::testing::ValuesIn(list_cases()),
+                         case_test_name);
+INSTANTIATE_TEST_SUITE_P(Corpus, ConformanceApiTinyCache,
+                         ::testing::ValuesIn(list_cases()), case_test_name);
 
 } // namespace

@@ -308,6 +308,57 @@ int bz_iter_next(bz_iter *it, bz_row **row);
 void bz_iter_close(bz_iter *it);
 
 /* ------------------------------------------------------------------ */
+/* Statistics of a directory's shared segment (lock mode shared): a
+ * snapshot taken without any lock, so counters read at slightly different
+ * moments.  Works from any process of the same user, attached or not. */
+typedef struct bz_stats bz_stats;
+
+typedef enum bz_stat {
+    BZ_STAT_HITS = 0,         /* page lookups found in the cache          */
+    BZ_STAT_MISSES,           /* page lookups that read the file          */
+    BZ_STAT_EVICTIONS,        /* frames taken from another page           */
+    BZ_STAT_PAGE_READS,       /* pages read from files                    */
+    BZ_STAT_PAGE_WRITES,      /* writes and truncates of files            */
+    BZ_STAT_BYTES_READ,
+    BZ_STAT_BYTES_WRITTEN,
+    BZ_STAT_DROPS,            /* files whose pages were dropped because
+                                 they changed outside the engine          */
+    BZ_STAT__COUNT
+} bz_stat;
+
+/* BZ_ENOTFOUND (with a message saying so) when the directory has no
+ * segment: no process has it open in shared mode. */
+int bz_stats_read(const char *dir, bz_stats **out);
+void bz_stats_free(bz_stats *s);
+const char *bz_stats_segment_name(const bz_stats *s);
+uint64_t bz_stats_segment_size(const bz_stats *s);   /* bytes */
+uint64_t bz_stats_page_size(const bz_stats *s);
+uint64_t bz_stats_frames(const bz_stats *s);
+uint64_t bz_stats_frames_used(const bz_stats *s);
+uint64_t bz_stats_created_at(const bz_stats *s);     /* unix seconds */
+/* Writers found dead mid-operation (their cache was dropped). */
+uint64_t bz_stats_recoveries(const bz_stats *s);
+uint64_t bz_stats_counter(const bz_stats *s, bz_stat which);
+/* Per file of the directory ("books.dat", "books__id.idx.dat", ...). */
+size_t bz_stats_nfiles(const bz_stats *s);
+const char *bz_stats_file_name(const bz_stats *s, size_t i);
+/* The table the file belongs to (its name without the file suffix). */
+const char *bz_stats_file_table(const bz_stats *s, size_t i);
+uint64_t bz_stats_file_counter(const bz_stats *s, size_t i, bz_stat which);
+uint64_t bz_stats_file_frames(const bz_stats *s, size_t i);
+int64_t bz_stats_file_size(const bz_stats *s, size_t i); /* -1: unknown */
+/* Attached processes: pid, whether it is alive, when it attached. */
+size_t bz_stats_nprocs(const bz_stats *s);
+int bz_stats_proc(const bz_stats *s, size_t i, int64_t *pid, int *alive,
+                  uint64_t *attached_at);
+/* Zero every counter of the directory's segment. */
+int bz_stats_reset(const char *dir);
+/* Remove the directory's segment (for a segment that is not ours or
+ * damaged).  Attached processes keep their mapping; the next open makes a
+ * new one.  BZ_ENOTFOUND when there is none. */
+int bz_shm_remove(const char *dir);
+
+/* ------------------------------------------------------------------ */
 /* The explicit lock, for read-modify-write sequences (0.0.7's
  * `with db.storage.lock():`).  Re-entrant per thread: calls nest, and the
  * other threads and processes are kept out until the outermost unlock. */

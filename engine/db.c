@@ -364,7 +364,8 @@ static int db_open(const char *dir, const bz_schema *schema,
     bz_schema *rec = NULL;
     /* The first shared-mode handle of the process attaches the segment
      * (under the flock: creation must be, see shm/README.md). */
-    if (mode == BZ_LOCK_SHARED && !db->lock->seg) {
+    if (mode == BZ_LOCK_SHARED && !db->lock->seg &&
+        !(rc = bz__lock_probe_owner_dead())) {
         struct stat st;
         uint64_t token[2];
         if (fstat(db->dirfd, &st) != 0)
@@ -373,11 +374,14 @@ static int db_open(const char *dir, const bz_schema *schema,
             rc = bz__seg_attach(dir, st.st_dev, st.st_ino, token, cache_bytes,
                                 &db->lock->seg);
     }
-    if (mode == BZ_LOCK_SHARED) {
+    if (mode == BZ_LOCK_SHARED && !rc) {
         db->seg = db->lock->seg;
-        /* A writer that died since the segment was last used. */
-        if (!rc && db->seg)
-            bz__seg_recover(db->seg);
+        /* Take the lock again, now with the segment's mutex: a writer
+         * that died since the segment was last used is undone before we
+         * read a byte. */
+        bz__lock_release(db->lock);
+        if ((rc = bz__lock_acquire(db->lock)))
+            goto fail;
     }
     if (!rc)
         rc = read_recorded(db->dirfd, dir, &rec);
@@ -453,7 +457,6 @@ int bz_lock(bz_db *db)
     /* An explicit lock is a writer-lock acquisition: outside changes to
      * any of the handle's files are looked for now (shm/README.md). */
     if (db->seg && bz__lock_depth(db->lock) == 1) {
-        bz__seg_recover(db->seg);
         bool dir_changed = bz__seg_dir_changed(db->seg, db->dirfd);
         for (int i = 0; i < db->schema->ntables && !rc; i++)
             rc = bz__table_check_files(&db->tables[i], db->dirfd, dir_changed);
@@ -482,9 +485,6 @@ int bz__op_begin(bz_opctx *op, bz_db *db)
     if (rc)
         return rc;
     op->gen = db->lock->gen;
-    /* Shm invariant 4: a dead writer's pages must not be served. */
-    if (db->seg && bz__lock_depth(db->lock) == 1)
-        bz__seg_recover(db->seg);
     return BZ_OK;
 }
 

@@ -208,8 +208,10 @@ static int raw_truncate(bz_file *f, int64_t size)
     return BZ_OK;
 }
 
-void bz__txn_begin(bz_txn *tx, uint64_t gen, struct bz_seg *seg)
+void bz__txn_begin(bz_txn *tx, uint64_t gen, struct bz_seg *seg, int dirfd)
 {
+    tx->dirfd = dirfd;
+    tx->batch = false;
     tx->rec = NULL;
     tx->n = tx->cap = 0;
     tx->gen = gen;
@@ -257,6 +259,12 @@ static int txn_record(bz_txn *tx, bz_file *f, int64_t off, size_t len)
             free(u->old);
             return bz__err_os(EIO, "%s shrank while locked", f->name);
         }
+    }
+    /* The crash-safe copy: in the segment, before the file changes. */
+    if (tx->seg && (rc = bz__seg_undo_add(tx->seg, tx->dirfd, f->slot, off,
+                                          size, u->old, u->len))) {
+        free(u->old);
+        return rc;
     }
     tx->n++;
     return BZ_OK;
@@ -319,8 +327,8 @@ void bz__txn_end(bz_txn *tx)
     for (size_t i = 0; tx->seg && i < tx->n; i++)
         if (i == 0 || tx->rec[i].f != tx->rec[i - 1].f)
             bz__seg_stamp(tx->seg, tx->rec[i].f->slot, tx->rec[i].f->fd);
-    if (tx->marked)
-        bz__seg_write_end(tx->seg);
+    if (tx->marked && !tx->batch)
+        bz__seg_write_end(tx->seg, tx->dirfd);
     tx->marked = false;
     for (size_t i = 0; i < tx->n; i++)
         free(tx->rec[i].old);

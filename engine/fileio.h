@@ -52,10 +52,12 @@ typedef struct bz_txn {
     size_t n, cap;
     uint64_t gen;
     struct bz_seg *seg; /* marks the write in progress (shm invariant 4) */
-    bool marked;        /* the marker is set */
+    bool marked;        /* the segment's undo log is open for us */
+    bool batch;         /* part of a batch: the batch commits the log */
+    int dirfd;
 } bz_txn;
 
-void bz__txn_begin(bz_txn *tx, uint64_t gen, struct bz_seg *seg);
+void bz__txn_begin(bz_txn *tx, uint64_t gen, struct bz_seg *seg, int dirfd);
 int bz__txn_write(bz_txn *tx, bz_file *f, int64_t off, const void *buf,
                   size_t len);
 int bz__txn_truncate(bz_txn *tx, bz_file *f, int64_t size);

@@ -342,7 +342,7 @@ static int run_write(bz_db *db, const char *table, write_fn fn,
         return rc;
     bz_table *t;
     bz_txn tx;
-    bz__txn_begin(&tx, op.gen, db->seg);
+    bz__txn_begin(&tx, op.gen, db->seg, db->dirfd);
     if ((rc = bz__table_lookup(db, table, &t)) == BZ_OK)
         rc = fn(&op, t, &tx, a);
     rc = finish_txn(&tx, rc);

@@ -24,6 +24,7 @@
 #define BZ_LOCK_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -43,6 +44,10 @@ typedef struct bz_dirlock {
     uint64_t gen;            /* set by the owner at acquisition (L2)     */
     struct bz_seg *seg;      /* the attached segment, or NULL; set under
                                 the lock, lives until the last put      */
+    int dirfd;               /* the data directory, for recovery        */
+    int spin;                /* adaptive spin limit; owner only         */
+    bool robust_taken;       /* this hold took the segment's mutex      */
+    uint64_t taken_at;       /* ns, for the hold-time statistics        */
     struct bz_dirlock *next; /* registry list                            */
 } bz_dirlock;
 
@@ -58,5 +63,7 @@ int bz__lock_release(bz_dirlock *l);
 int bz__lock_held_by_me(bz_dirlock *l);
 /* Depth of the calling thread's hold (0 when it does not hold it). */
 int bz__lock_depth(bz_dirlock *l);
+/* Once per process: prove EOWNERDEAD works (BZ_EIO when it does not). */
+int bz__lock_probe_owner_dead(void);
 
 #endif

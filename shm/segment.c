@@ -37,6 +37,8 @@ void bz__seg_layout(const struct shm_signature *sig, struct shm_layout *lay)
     off += (size_t)sig->max_procs * sizeof(struct shm_proc);
     lay->files = off;
     off += (size_t)sig->max_files * sizeof(struct shm_file);
+    lay->undo = off;
+    off += BZ_SHM_UNDO_SIZE;
     lay->buckets = off;
     off = align_up(off + (size_t)sig->nbuckets * sizeof(int32_t),
                    BZ_SHM_CACHE_LINE);
@@ -78,6 +80,7 @@ void bz__seg_map_areas(bz_seg *s)
     s->h = (struct shm_header *)b;
     s->procs = (struct shm_proc *)(b + s->lay.procs);
     s->files = (struct shm_file *)(b + s->lay.files);
+    s->undo = (struct shm_undo *)(b + s->lay.undo);
     s->buckets = (int32_t *)(b + s->lay.buckets);
     s->frames = (struct shm_frame *)(b + s->lay.frames);
     s->data = b + s->lay.data;
@@ -154,6 +157,15 @@ static void seg_init(bz_seg *s, const struct shm_signature *sig, dev_t dev,
     h->writer_pid = 0;
     memset(s->procs, 0, (size_t)sig->max_procs * sizeof(struct shm_proc));
     memset(s->files, 0, (size_t)sig->max_files * sizeof(struct shm_file));
+    memset(s->undo, 0, sizeof(*s->undo));
+    /* The writer mutex: shared between processes, and robust, so that a
+     * holder's death is reported (EOWNERDEAD) instead of wedging us all. */
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_init(&h->lock.mutex, &a);
+    pthread_mutexattr_destroy(&a);
     bz__cache_init(s);
     memcpy(h->magic, BZ_SHM_MAGIC, sizeof h->magic);
     /* Everything above is visible before ready says so. */
@@ -550,34 +562,6 @@ bool bz__seg_dir_changed(bz_seg *s, int dirfd)
     return true;
 }
 
-void bz__seg_write_begin(bz_seg *s)
-{
-    uatomic_set(&s->h->writer_pid, getpid());
-    cmm_smp_mb();
-}
-
-void bz__seg_write_end(bz_seg *s)
-{
-    cmm_smp_mb();
-    uatomic_set(&s->h->writer_pid, 0);
-}
-
-bool bz__seg_recover(bz_seg *s)
-{
-    pid_t w = uatomic_read(&s->h->writer_pid);
-    if (w == 0)
-        return false;
-    /* A writer that still holds the lock is us (re-entrant); only a dead
-     * one leaves the marker behind for the next locker. */
-    bz__cache_drop(s, -1, 0);
-    uint32_t n = s->h->nfiles;
-    for (uint32_t i = 0; i < n && i < s->h->sig.max_files; i++)
-        s->files[i].size_valid = 0;
-    uatomic_inc(&s->h->recoveries);
-    uatomic_set(&s->h->writer_pid, 0);
-    return true;
-}
-
 /* ---- statistics ------------------------------------------------------ */
 
 int bz__seg_snapshot(dev_t dev, ino_t ino, struct bz_seg_snapshot *out)
@@ -679,4 +663,41 @@ int bz__seg_reset(dev_t dev, ino_t ino)
     seg_unmap(&s);
     close(s.fd);
     return rc;
+}
+
+/* ---- the writer lock's shared half --------------------------------- */
+
+pthread_mutex_t *bz__seg_mutex(bz_seg *s)
+{
+    return &s->h->lock.mutex;
+}
+
+void bz__seg_lock_taken(bz_seg *s, bool contended, uint64_t wait_ns)
+{
+    struct shm_lock *l = &s->h->lock;
+    uatomic_inc(&l->acquisitions);
+    uatomic_set(&l->holder_pid, getpid());
+    if (!contended)
+        return;
+    uatomic_inc(&l->contended);
+    uatomic_add(&l->wait_ns, wait_ns);
+    if (wait_ns > uatomic_read(&l->wait_max_ns))
+        uatomic_set(&l->wait_max_ns, wait_ns); /* we hold the lock */
+    uint64_t us = wait_ns / 1000;
+    int b = 0;
+    while (b < BZ_SHM_WAIT_BUCKETS - 1 && us >= (1ull << b))
+        b++;
+    uatomic_inc(&l->wait_hist[b]);
+}
+
+void bz__seg_lock_leaving(bz_seg *s, uint64_t hold_ns)
+{
+    struct shm_lock *l = &s->h->lock;
+    uatomic_add(&l->hold_ns, hold_ns);
+    uatomic_set(&l->holder_pid, 0);
+}
+
+void bz__seg_note_owner_dead(bz_seg *s)
+{
+    uatomic_inc(&s->h->lock.owner_dead);
 }

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <sys/types.h>
 
 #define BZ_SHM_PAGE 4096
@@ -56,12 +57,27 @@ void bz__seg_wrote(bz_seg *s, int slot, int64_t off, const void *buf,
                    size_t len);
 void bz__seg_truncated(bz_seg *s, int slot, int64_t size);
 
-/* ---- crash marker (under the lock) ---- */
+/* ---- the writer lock's shared half (lockmgr owns the protocol) ---- */
+pthread_mutex_t *bz__seg_mutex(bz_seg *s);
+/* Statistics at acquisition (after the wait) and release. */
+void bz__seg_lock_taken(bz_seg *s, bool contended, uint64_t wait_ns);
+void bz__seg_lock_leaving(bz_seg *s, uint64_t hold_ns);
+void bz__seg_note_owner_dead(bz_seg *s);
+
+/* ---- the write in progress and its undo log (under the lock) ---- */
+/* Open the log (no-op when a batch has it open) and make the sequence
+ * number odd. */
 void bz__seg_write_begin(bz_seg *s);
-void bz__seg_write_end(bz_seg *s);
-/* At lock acquisition: a writer died mid-operation?  Then drop every page
- * and forget every size, and return true. */
-bool bz__seg_recover(bz_seg *s);
+/* Record what a change of file slot is about to overwrite. */
+int bz__seg_undo_add(bz_seg *s, int dirfd, int slot, int64_t off,
+                     int64_t old_size, const void *old, size_t len);
+/* Commit: clear the log, make the sequence number even. */
+void bz__seg_write_end(bz_seg *s, int dirfd);
+bool bz__seg_write_active(bz_seg *s);
+/* Undo a dead writer's half-done write from its log (no-op when the log is
+ * not active); drops the cache; *recovered says whether anything ran. */
+int bz__seg_recover(bz_seg *s, int dirfd, bool *recovered);
+
 /* Has the directory itself changed (a file renamed into it) since the
  * last call?  One fstat of dirfd. */
 bool bz__seg_dir_changed(bz_seg *s, int dirfd);

@@ -15,7 +15,7 @@
 #include "shm.h"
 
 #define BZ_SHM_MAGIC "BZSHM\0v1"
-#define BZ_SHM_VERSION 1
+#define BZ_SHM_VERSION 2
 #define BZ_SHM_CACHE_LINE 64
 #define BZ_SHM_MAX_PROCS 256
 #define BZ_SHM_MAX_FILES 1024
@@ -34,27 +34,64 @@ struct shm_signature {
     uint64_t total_size;
 };
 
+#define BZ_SHM_WAIT_BUCKETS 16         /* log2 histogram of lock waits (us) */
+#define BZ_SHM_RECOVERY_LOG 8
+
+/* One owner-dead recovery, for bzstat. */
+struct shm_recovery {
+    int32_t pid;                     /* the writer that died               */
+    uint32_t records;                /* undo records applied               */
+    uint64_t at;                     /* unix seconds                       */
+    uint64_t bytes;                  /* bytes restored                     */
+};
+
+/* The writer lock's shared half (lockmgr/README.md).  The mutex protects
+ * every "lock" field of the segment; the counters are atomic. */
+struct shm_lock {
+    pthread_mutex_t mutex;           /* robust, process-shared             */
+    uint64_t seq;                    /* __atomic: odd while a write runs   */
+    int32_t holder_pid;              /* atomic: who holds it now (0: none) */
+    uint32_t pad;
+    uint64_t acquisitions, contended;          /* atomic */
+    uint64_t wait_ns, wait_max_ns, hold_ns;    /* atomic */
+    uint64_t wait_hist[BZ_SHM_WAIT_BUCKETS];   /* atomic: [i] waits < 2^i us */
+    uint64_t read_retries, read_fallbacks, reads_optimistic; /* atomic */
+    uint64_t owner_dead;             /* atomic: recoveries on EOWNERDEAD   */
+    uint32_t log_next;               /* lock: ring index                   */
+    uint32_t pad2;
+    struct shm_recovery log[BZ_SHM_RECOVERY_LOG];
+};
+
 struct shm_header {
-    char magic[8];                   /* immutable                          */
-    struct shm_signature sig;        /* immutable                          */
-    uint32_t owner_uid;              /* immutable                          */
-    uint32_t ready;                  /* atomic: 1 once initialised         */
-    uint64_t dir_dev, dir_ino;       /* immutable                          */
-    uint64_t dir_token[2];           /* immutable: identity of DIR/.lock   */
-    uint64_t created_at;             /* immutable, unix seconds            */
-    /* Mutable, under the lock. */
-    uint32_t clock_hand;
-    int32_t writer_pid;              /* invariant 4: a write in progress   */
-    uint32_t nfiles;                 /* entries in use (never shrinks)     */
-    uint32_t frames_used;            /* atomic                             */
-    int64_t dir_mtime_ns;            /* last seen mtime of the directory   */
-    uint64_t recoveries;             /* atomic                             */
-    uint64_t c[BZ_C__COUNT];         /* atomic: global counters            */
-    char reserved[BZ_SHM_HEADER_SIZE - 8 - sizeof(struct shm_signature) -
-                  8 - 16 - 16 - 8 - 16 - 8 - 8 - 8 * BZ_C__COUNT];
+    union {
+        struct {
+            char magic[8];               /* immutable                      */
+            struct shm_signature sig;    /* immutable                      */
+            uint32_t owner_uid;          /* immutable                      */
+            uint32_t ready;              /* atomic: 1 once initialised     */
+            uint64_t dir_dev, dir_ino;   /* immutable                      */
+            uint64_t dir_token[2];       /* immutable: DIR/.lock identity  */
+            uint64_t created_at;         /* immutable, unix seconds        */
+            /* Mutable, under the lock. */
+            uint32_t clock_hand;
+            int32_t writer_pid;          /* invariant 4                    */
+            uint32_t nfiles;             /* entries in use (never shrinks) */
+            uint32_t frames_used;        /* atomic                         */
+            int64_t dir_mtime_ns;        /* last seen mtime of the dir     */
+            uint64_t recoveries;         /* atomic                         */
+            uint64_t c[BZ_C__COUNT];     /* atomic: global counters        */
+        };
+        char head_[1024];
+    };
+    union {
+        struct shm_lock lock;            /* its own cache lines            */
+        char lock_[BZ_SHM_HEADER_SIZE - 1024];
+    };
 };
 _Static_assert(sizeof(struct shm_header) == BZ_SHM_HEADER_SIZE,
                "header size");
+_Static_assert(sizeof(struct shm_lock) <= BZ_SHM_HEADER_SIZE - 1024,
+               "lock area");
 
 struct shm_proc {                    /* one per attached process           */
     int32_t pid;                     /* atomic; 0: free                    */
@@ -78,19 +115,43 @@ struct shm_file {                    /* one per table file seen            */
 };
 _Static_assert(sizeof(struct shm_file) == 256, "file entry");
 
-struct shm_frame {                   /* frame descriptor; all under lock   */
+/* Frame descriptor.  Written under the lock; read by optimistic readers
+ * (lockmgr/README.md) with __atomic loads, validated by version. */
+struct shm_frame {
     int32_t file;                    /* -1: free                           */
     int32_t next;                    /* hash chain, -1 ends                */
     int64_t page;
     uint32_t valid;                  /* bytes of the page held             */
-    uint32_t ref;                    /* clock bit                          */
-    uint64_t pad;
+    uint32_t ref;                    /* clock bit (readers set it too)     */
+    uint64_t version;                /* odd while the frame changes owner  */
 };
 _Static_assert(sizeof(struct shm_frame) == 32, "frame descriptor");
 
 /* Offsets of the areas, computed from a signature. */
 struct shm_layout {
-    size_t procs, files, buckets, frames, data, total;
+    size_t procs, files, undo, buckets, frames, data, total;
+};
+
+#define BZ_SHM_UNDO_SIZE (1u << 20)
+
+/* The undo log of the write in progress (lockmgr/README.md, "Atomic
+ * operations").  Under the lock; replayed by the next locker when its
+ * writer died. */
+struct shm_undo {
+    uint32_t active;                 /* a write (or batch) is in progress  */
+    uint32_t nrec;                   /* complete records                   */
+    uint64_t used;                   /* bytes of records                   */
+    int32_t pid;                     /* the writer                         */
+    uint32_t spilled;                /* later records are in DIR/.undo     */
+    uint64_t pad[5];
+    /* records follow: struct shm_undo_rec + old bytes, 8-byte aligned */
+};
+
+struct shm_undo_rec {
+    int32_t file;                    /* file slot                          */
+    uint32_t len;                    /* old bytes saved                    */
+    int64_t off;
+    int64_t old_size;
 };
 
 struct bz_seg {
@@ -104,6 +165,7 @@ struct bz_seg {
     struct shm_file *files;
     int32_t *buckets;
     struct shm_frame *frames;
+    struct shm_undo *undo;
     char *data;
     int my_slot;                     /* our process slot                   */
 };

@@ -19,10 +19,75 @@ struct command {
     const char *summary;
 };
 
+/* ------------------------------------------------------------------ */
+/* `bazoola shm remove DIR`: small enough to live here. */
+
+static void shm_usage(FILE *out)
+{
+    fputs("Usage: bazoola shm remove DIR\n"
+          "\n"
+          "Remove the shared segment of the data directory DIR (the page\n"
+          "cache that processes opening DIR in lock mode shared attach to),\n"
+          "for a segment that is not ours or is damaged.  Processes attached\n"
+          "to it keep their mapping until they close DIR; the next open\n"
+          "creates a new segment.  The data files are not touched.\n"
+          "\n"
+          "Exit status: 0 when removed, 1 when DIR has no segment or on an\n"
+          "error, 2 on a bad command line.\n", out);
+}
+
+static int shm_main(int argc, char **argv)
+{
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
+                      strcmp(argv[1], "-h") == 0)) {
+        shm_usage(stdout);
+        return BZ_EXIT_OK;
+    }
+    if (argc < 2) {
+        shm_usage(stderr);
+        return BZ_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "remove") != 0) {
+        fprintf(stderr, "bazoola shm: unknown subcommand '%s'\n"
+                        "Run 'bazoola shm --help' for usage.\n", argv[1]);
+        return BZ_EXIT_USAGE;
+    }
+    if (argc == 3 && (strcmp(argv[2], "--help") == 0 ||
+                      strcmp(argv[2], "-h") == 0)) {
+        shm_usage(stdout);
+        return BZ_EXIT_OK;
+    }
+    if (argc != 3 || argv[2][0] == '-') {
+        if (argc < 3)
+            fputs("bazoola shm remove: no data directory given\n", stderr);
+        else
+            fprintf(stderr, "bazoola shm remove: unexpected argument '%s'\n",
+                    argv[argc > 3 ? 3 : 2]);
+        fputs("Run 'bazoola shm --help' for usage.\n", stderr);
+        return BZ_EXIT_USAGE;
+    }
+    const char *dir = argv[2];
+    int rc = bz_shm_remove(dir);
+    if (rc == BZ_ENOTFOUND) {
+        fprintf(stderr, "bazoola shm remove: %s has no shared segment\n", dir);
+        return BZ_EXIT_FAIL;
+    }
+    if (rc != BZ_OK) {
+        fprintf(stderr, "bazoola shm remove: %s\n", bz_errmsg());
+        return BZ_EXIT_FAIL;
+    }
+    printf("removed shared segment of %s\n", dir);
+    return BZ_EXIT_OK;
+}
+
+/* ------------------------------------------------------------------ */
+
 static const struct command commands[] = {
     { "exec", exec_main, exec_usage,
       "run JSON-lines operations read from stdin" },
-    /* dump, check, export, import, schema and "shm remove" slot in here. */
+    { "shm", shm_main, shm_usage,
+      "remove the shared segment of a directory (shm remove DIR)" },
+    /* dump, check, export, import and schema slot in here. */
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

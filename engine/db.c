@@ -436,7 +436,7 @@ const bz_schema *bz_db_schema(const bz_db *db)
 
 /* A forked child shares the parent's .lock open file description, so its
  * flock would not exclude the parent: refuse instead of corrupting. */
-static int check_process(const bz_db *db)
+int bz__db_check_process(const bz_db *db)
 {
     pid_t me = getpid();
     if (db->pid != me)
@@ -451,7 +451,7 @@ int bz_lock(bz_db *db)
     bz__err_clear();
     if (!db)
         return bz__err(BZ_EINVAL, "bz_lock: NULL db");
-    int rc = check_process(db);
+    int rc = bz__db_check_process(db);
     if (rc || (rc = bz__lock_acquire(db->lock)))
         return rc;
     /* An explicit lock is a writer-lock acquisition: outside changes to
@@ -478,7 +478,7 @@ int bz__op_begin(bz_opctx *op, bz_db *db)
 {
     memset(op, 0, sizeof(*op));
     op->db = db;
-    int rc = check_process(db);
+    int rc = bz__db_check_process(db);
     if (rc)
         return rc;
     rc = bz__lock_acquire(db->lock);

@@ -62,6 +62,13 @@ int bz__table_lookup(bz_db *db, const char *name, bz_table **t);
  * *next receives the row number after the last one read. */
 int bz__scan(bz_opctx *op, bz_table *t, const bz_ccond *cc, const bz_joins *j,
              int64_t first, int64_t max, bz_rows *out, int64_t *next);
+/* Read rows [first, first+max) like bz__scan, optimistically in shared
+ * mode (find.c), under the lock otherwise. */
+int bz__read_rows(bz_db *db, bz_table *t, const bz_ccond *cc,
+                  const bz_joins *j, int64_t first, int64_t max, bz_rows *out,
+                  int64_t *next);
+/* BZ_EINVAL when the handle is used in a process that did not open it. */
+int bz__db_check_process(const bz_db *db);
 /* Check a join list against t. */
 int bz__joins_check(bz_db *db, bz_table *t, const bz_joins *j);
 

@@ -18,6 +18,8 @@ struct bz_undo {
     char *old;
 };
 
+__thread bool bz__opt_read;
+
 static _Atomic(bz_write_hook) write_hook;
 static atomic_uint_fast64_t write_count;
 
@@ -131,6 +133,8 @@ void bz__file_close(bz_file *f)
 
 int bz__file_size(bz_file *f, uint64_t gen, int64_t *size)
 {
+    if (f->seg && bz__opt_read)
+        return bz__seg_size_opt(f->seg, f->slot, size);
     if (f->seg) {
         int rc = bz__seg_file_size(f->seg, f->slot, f->fd, size);
         f->size = *size;
@@ -149,6 +153,8 @@ int bz__file_size(bz_file *f, uint64_t gen, int64_t *size)
 
 int bz__file_read(bz_file *f, int64_t off, void *buf, size_t len, size_t *got)
 {
+    if (f->seg && bz__opt_read)
+        return bz__seg_read_opt(f->seg, f->slot, off, buf, len, got);
     if (f->seg)
         return bz__seg_read(f->seg, f->slot, f->fd, off, buf, len, got);
     size_t done = 0;

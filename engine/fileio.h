@@ -31,6 +31,11 @@ typedef struct bz_file {
     int slot;           /* the file's entry in seg */
 } bz_file;
 
+/* Set while this thread runs an optimistic read (no lock held): reads and
+ * sizes of shared-mode files come from the segment as it stands, and a
+ * miss returns BZ_SEG_RETRY instead of loading (lockmgr/README.md). */
+extern __thread bool bz__opt_read;
+
 /* Open (creating it with contents init when missing and create is set).
  * Refuses symlinks and anything that is not a regular file. */
 int bz__file_open(bz_file *f, int dirfd, const char *table, const char *name,

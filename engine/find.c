@@ -12,6 +12,7 @@
 
 #include "db.h"
 #include "err.h"
+#include "shm.h"
 
 int bz__joins_check(bz_db *db, bz_table *t, const bz_joins *j)
 {
@@ -237,6 +238,149 @@ int bz__scan(bz_opctx *op, bz_table *t, const bz_ccond *cc, const bz_joins *j,
     return out ? apply_joins(op, t, j, out, from) : BZ_OK;
 }
 
+/* ---- the frame of a read -------------------------------------------
+ * Shared mode reads optimistically (lockmgr/README.md, "Readers"): note
+ * the sequence number, read from the cache without any lock, and keep the
+ * result only if no write started or finished meanwhile.  A miss, a frame
+ * changing under us or a write running sends us round again, a bounded
+ * number of times, then to the lock.  A thread that holds the lock (bz_lock)
+ * reads under it.  Whatever an optimistic attempt saw is thrown away unless
+ * it validates, so a torn read can cost a retry but never a wrong row. */
+#define OPT_TRIES 8
+
+struct read_args {
+    bz_table *t;
+    int64_t id;
+    const bz_ccond *cc;
+    const bz_joins *joins;
+    int64_t first, max, next;  /* scans: the row range, the row after */
+    bz_row *row;               /* find_by_id's result                  */
+    bz_rows *rows;             /* scans' results                       */
+    int64_t count;             /* bz_count                             */
+    bool counting;
+};
+
+static void discard(struct read_args *a)
+{
+    bz_row_free(a->row);
+    a->row = NULL;
+    if (a->rows) {
+        for (size_t i = 0; i < a->rows->n; i++)
+            bz_row_free(a->rows->v[i]);
+        a->rows->n = 0;
+    }
+    a->count = 0;
+}
+
+typedef int (*read_fn)(bz_opctx *op, struct read_args *a);
+
+static void opctx_free(bz_opctx *op)
+{
+    bz__buf_free(&op->row);
+    bz__buf_free(&op->text);
+    bz__buf_free(&op->aux_row);
+    bz__buf_free(&op->aux_text);
+    bz__buf_free(&op->scan);
+}
+
+static int run_read(bz_db *db, read_fn fn, struct read_args *a)
+{
+    int rc;
+    struct bz_seg *seg = db->seg;
+    if (seg && !bz__lock_held_by_me(db->lock)) {
+        if ((rc = bz__db_check_process(db)))
+            return rc;
+        bool retried = false;
+        for (int attempt = 0; attempt < OPT_TRIES; attempt++) {
+            uint64_t seq = bz__seg_read_begin(seg);
+            if (seq & 1) {
+                /* A write is running: give it a moment. */
+                retried = true;
+                for (int k = 0; k < 64 << attempt; k++)
+                    __asm__ __volatile__("" ::: "memory");
+                continue;
+            }
+            bz_opctx op;
+            memset(&op, 0, sizeof(op));
+            op.db = db;
+            bz__opt_read = true;
+            rc = fn(&op, a);
+            bz__opt_read = false;
+            opctx_free(&op);
+            if (bz__seg_read_valid(seg, seq) && rc == BZ_OK) {
+                if (retried)
+                    bz__seg_count_read(seg, true, true);
+                return BZ_OK;
+            }
+            discard(a);
+            if (!bz__seg_read_valid(seg, seq)) {
+                retried = true;
+                continue;
+            }
+            break; /* a miss, or an error only the lock can confirm */
+        }
+        bz__seg_count_read(seg, false, retried);
+        bz__err_clear();
+    }
+    bz_opctx op;
+    if ((rc = bz__op_begin(&op, db)))
+        return rc;
+    rc = fn(&op, a);
+    if (rc)
+        discard(a);
+    bz__op_end(&op);
+    return rc;
+}
+
+static int find_by_id_fn(bz_opctx *op, struct read_args *a)
+{
+    const bz_tdef *d = a->t->def;
+    bz_fval vals[d->nfields];
+    bool found;
+    int64_t rownum;
+    int rc = bz__table_find(a->t, op->gen, a->id, &found, &rownum, &op->row,
+                            &op->text, vals);
+    if (rc || !found)
+        return rc;
+    bz_rows one = {0};
+    bz_row *row = bz__row_build(d, vals, a->joins ? (size_t)a->joins->n : 0);
+    if (!row || bz__rows_push(&one, row)) {
+        bz_row_free(row);
+        return bz__nomem();
+    }
+    rc = apply_joins(op, a->t, a->joins, &one, 0);
+    if (rc)
+        bz_row_free(row);
+    else
+        a->row = row;
+    free(one.v);
+    return rc;
+}
+
+static int scan_fn(bz_opctx *op, struct read_args *a)
+{
+    if (a->counting) {
+        op->matched = 0;
+        int rc = bz__scan(op, a->t, a->cc, NULL, a->first, a->max, NULL,
+                          &a->next);
+        a->count = op->matched;
+        return rc;
+    }
+    return bz__scan(op, a->t, a->cc, a->joins, a->first, a->max, a->rows,
+                    &a->next);
+}
+
+int bz__read_rows(bz_db *db, bz_table *t, const bz_ccond *cc,
+                  const bz_joins *j, int64_t first, int64_t max, bz_rows *out,
+                  int64_t *next)
+{
+    struct read_args a = {.t = t, .cc = cc, .joins = j, .first = first,
+                          .max = max, .rows = out};
+    int rc = run_read(db, scan_fn, &a);
+    *next = a.next;
+    return rc;
+}
+
 /* ---- the public reads --------------------------------------------- */
 
 int bz_find_by_id(bz_db *db, const char *table, int64_t id,
@@ -247,39 +391,15 @@ int bz_find_by_id(bz_db *db, const char *table, int64_t id,
         *out = NULL;
     if (!db || !table || !out)
         return bz__err(BZ_EINVAL, "bz_find_by_id: NULL argument");
-    bz_opctx op;
-    int rc = bz__op_begin(&op, db);
-    if (rc)
+    struct read_args a = {.id = id, .joins = joins};
+    int rc;
+    if ((rc = bz__table_lookup(db, table, &a.t)) ||
+        (rc = bz__joins_check(db, a.t, joins)))
         return rc;
-    bz_table *t;
-    bz_rows *rs = NULL;
-    if ((rc = bz__table_lookup(db, table, &t)) ||
-        (rc = bz__joins_check(db, t, joins)))
-        goto out;
-    const bz_tdef *d = t->def;
-    {
-        bz_fval vals[d->nfields];
-        bool found;
-        int64_t rownum;
-        if ((rc = bz__table_find(t, op.gen, id, &found, &rownum, &op.row,
-                                 &op.text, vals)) || !found)
-            goto out;
-        bz_row *row = bz__row_build(d, vals, joins ? (size_t)joins->n : 0);
-        rs = bz__rows_new();
-        if (!row || !rs || bz__rows_push(rs, row)) {
-            bz_row_free(row);
-            rc = bz__nomem();
-            goto out;
-        }
-    }
-    if ((rc = apply_joins(&op, t, joins, rs, 0)))
-        goto out;
-    *out = rs->v[0];
-    rs->n = 0;
-out:
-    bz_rows_free(rs);
-    bz__op_end(&op);
-    return rc;
+    if ((rc = run_read(db, find_by_id_fn, &a)))
+        return rc;
+    *out = a.row;
+    return BZ_OK;
 }
 
 int bz_find_by_cond(bz_db *db, const char *table, const bz_cond *cond,
@@ -290,31 +410,27 @@ int bz_find_by_cond(bz_db *db, const char *table, const bz_cond *cond,
         *out = NULL;
     if (!db || !table || !out)
         return bz__err(BZ_EINVAL, "bz_find: NULL argument");
-    bz_opctx op;
-    int rc = bz__op_begin(&op, db);
-    if (rc)
-        return rc;
     bz_table *t;
     bz_ccond *cc = NULL;
-    bz_rows *rs = NULL;
-    int64_t next;
+    int rc;
     if ((rc = bz__table_lookup(db, table, &t)) ||
         (rc = bz__joins_check(db, t, joins)) ||
         (rc = bz__cond_compile(cond, t->def, &cc)))
-        goto out;
-    if (!(rs = bz__rows_new())) {
-        rc = bz__nomem();
-        goto out;
+        return rc;
+    bz_rows *rs = bz__rows_new();
+    if (!rs) {
+        bz__ccond_free(cc);
+        return bz__nomem();
     }
-    if ((rc = bz__scan(&op, t, cc, joins, 0, -1, rs, &next)))
-        goto out;
-    *out = rs;
-    rs = NULL;
-out:
-    bz_rows_free(rs);
+    int64_t next;
+    rc = bz__read_rows(db, t, cc, joins, 0, -1, rs, &next);
     bz__ccond_free(cc);
-    bz__op_end(&op);
-    return rc;
+    if (rc) {
+        bz_rows_free(rs);
+        return rc;
+    }
+    *out = rs;
+    return BZ_OK;
 }
 
 int bz_count(bz_db *db, const char *table, const bz_cond *cond,
@@ -325,19 +441,17 @@ int bz_count(bz_db *db, const char *table, const bz_cond *cond,
         *count = 0;
     if (!db || !table || !count)
         return bz__err(BZ_EINVAL, "bz_count: NULL argument");
-    bz_opctx op;
-    int rc = bz__op_begin(&op, db);
-    if (rc)
-        return rc;
-    bz_table *t;
+    struct read_args a = {.max = -1, .counting = true};
+    int rc;
     bz_ccond *cc = NULL;
-    int64_t next;
-    if (!(rc = bz__table_lookup(db, table, &t)) &&
-        !(rc = bz__cond_compile(cond, t->def, &cc)) &&
-        !(rc = bz__scan(&op, t, cc, NULL, 0, -1, NULL, &next)))
-        *count = op.matched;
+    if ((rc = bz__table_lookup(db, table, &a.t)) ||
+        (rc = bz__cond_compile(cond, a.t->def, &cc)))
+        return rc;
+    a.cc = cc;
+    rc = run_read(db, scan_fn, &a);
     bz__ccond_free(cc);
-    bz__op_end(&op);
+    if (!rc)
+        *count = a.count;
     return rc;
 }
 

@@ -60,23 +60,20 @@ static int refill(bz_iter *it)
     it->pos = 0;
     if (!it->batch)
         return bz__nomem();
-    bz_opctx op;
-    int rc = bz__op_begin(&op, it->db);
-    if (rc)
-        return rc;
-    int64_t nrows;
-    while (!(rc = bz__table_nrows(it->t, op.gen, &nrows))) {
-        if (it->next_row >= nrows) {
+    /* Chunks until one has a match or the table ends. */
+    for (;;) {
+        int64_t before = it->next_row;
+        int rc = bz__read_rows(it->db, it->t, it->cc, it->joins, it->next_row,
+                               ITER_CHUNK_ROWS, it->batch, &it->next_row);
+        if (rc)
+            return rc;
+        if (it->next_row == before) {
             it->eof = true;
-            break;
+            return BZ_OK;
         }
-        rc = bz__scan(&op, it->t, it->cc, it->joins, it->next_row,
-                      ITER_CHUNK_ROWS, it->batch, &it->next_row);
-        if (rc || it->batch->n)
-            break;
+        if (it->batch->n)
+            return BZ_OK;
     }
-    bz__op_end(&op);
-    return rc;
 }
 
 int bz_iter_next(bz_iter *it, bz_row **row)

@@ -1,13 +1,22 @@
 /*
  * cache.c - the page cache: frames, the hash of (file, page), clock
  * eviction, reads through the cache and writes through to the files.
- * Invariants 1-3 of shm/README.md; everything here runs under the lock.
+ *
+ * Writers (under the lock) change frames; optimistic readers (no lock)
+ * read them.  A frame that changes owner (evicted, loaded, dropped) has
+ * its version made odd first and even after, so a reader that copied from
+ * it while it changed sees the version move and retries (invariant 1 of
+ * shm/README.md holds for every copy a reader keeps).  In-place updates of
+ * a page by a write operation are covered by the segment's sequence
+ * number instead (odd during the operation).
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <urcu/uatomic.h>
 
+#include "atomic.h"
 #include "err.h"
 #include "shm_int.h"
 
@@ -20,97 +29,186 @@ static uint32_t hash_page(int32_t file, int64_t page, uint32_t nbuckets)
     return (uint32_t)x & (nbuckets - 1);
 }
 
+/* ---- counters ---------------------------------------------------------
+ * Hits and misses happen on every read, in every process at once: adding
+ * to shared counters each time would make the processes fight over those
+ * cache lines.  Each thread counts locally and adds its counts to the
+ * segment every FLUSH_EVERY lookups, and whenever it writes. */
+#define FLUSH_EVERY 256
+#define TL_FILES 64
+
+static __thread struct {
+    bz_seg *seg;
+    uint32_t pending;
+    uint64_t hits[TL_FILES], misses[TL_FILES];
+} tl;
+
+void bz__cache_flush_counts(bz_seg *s)
+{
+    if (tl.seg != s || !tl.pending)
+        return;
+    uint64_t h = 0, m = 0;
+    for (int i = 0; i < TL_FILES; i++) {
+        if (tl.hits[i]) {
+            uatomic_add(&s->files[i].c[BZ_C_HITS], tl.hits[i]);
+            h += tl.hits[i];
+            tl.hits[i] = 0;
+        }
+        if (tl.misses[i]) {
+            uatomic_add(&s->files[i].c[BZ_C_MISSES], tl.misses[i]);
+            m += tl.misses[i];
+            tl.misses[i] = 0;
+        }
+    }
+    uatomic_add(&s->h->c[BZ_C_HITS], h);
+    uatomic_add(&s->h->c[BZ_C_MISSES], m);
+    tl.pending = 0;
+}
+
+static void count_lookup(bz_seg *s, int slot, bool hit)
+{
+    int c = hit ? BZ_C_HITS : BZ_C_MISSES;
+    if (slot >= TL_FILES) {
+        uatomic_inc(&s->files[slot].c[c]);
+        uatomic_inc(&s->h->c[c]);
+        return;
+    }
+    if (tl.seg != s) {
+        /* Another segment's pending counts: it may be gone (detached and
+         * unmapped), so they are dropped rather than added (at most
+         * FLUSH_EVERY lookups of statistics). */
+        memset(&tl, 0, sizeof(tl));
+        tl.seg = s;
+    }
+    if (hit)
+        tl.hits[slot]++;
+    else
+        tl.misses[slot]++;
+    if (++tl.pending >= FLUSH_EVERY)
+        bz__cache_flush_counts(s);
+}
+
 static void count(bz_seg *s, int slot, int which, uint64_t n)
 {
     uatomic_add(&s->h->c[which], n);
     uatomic_add(&s->files[slot].c[which], n);
 }
 
+/* ---- frames ------------------------------------------------------------ */
+
 void bz__cache_init(bz_seg *s)
 {
     uint32_t nb = s->h->sig.nbuckets, nf = s->h->sig.nframes;
     for (uint32_t i = 0; i < nb; i++)
-        s->buckets[i] = -1;
+        ST(s->buckets[i], -1);
     for (uint32_t i = 0; i < nf; i++) {
-        s->frames[i].file = -1;
-        s->frames[i].next = -1;
-        s->frames[i].page = 0;
-        s->frames[i].valid = 0;
-        s->frames[i].ref = 0;
+        struct shm_frame *fr = &s->frames[i];
+        ST(fr->file, -1);
+        ST(fr->next, -1);
+        ST(fr->page, 0);
+        ST(fr->valid, 0);
+        ST(fr->ref, 0);
+        ST(fr->version, 0);
     }
     s->h->clock_hand = 0;
     uatomic_set(&s->h->frames_used, 0);
 }
 
-/* The frame holding (file, page), or -1.  The walk is bounded: a damaged
- * chain must not loop forever. */
+/* Frame versions: odd while the frame changes owner. */
+static void frame_change_begin(struct shm_frame *fr)
+{
+    ST(fr->version, LD(fr->version) + 1);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static void frame_change_end(struct shm_frame *fr)
+{
+    ST_REL(fr->version, LD(fr->version) + 1);
+}
+
+/* The frame holding (file, page), or -1.  Bounded: a chain being changed
+ * under an optimistic reader, or damaged, must not loop forever. */
 static int32_t lookup(bz_seg *s, int32_t file, int64_t page)
 {
     uint32_t nf = s->h->sig.nframes;
-    int32_t i = s->buckets[hash_page(file, page, s->h->sig.nbuckets)];
+    int32_t i = LD(s->buckets[hash_page(file, page, s->h->sig.nbuckets)]);
     for (uint32_t steps = 0; i >= 0 && (uint32_t)i < nf && steps < nf; steps++) {
         struct shm_frame *fr = &s->frames[i];
-        if (fr->file == file && fr->page == page)
+        if (LD(fr->file) == file && LD(fr->page) == page)
             return i;
-        i = fr->next;
+        i = LD(fr->next);
     }
     return -1;
+}
+
+/* Take a frame off its chain; the caller brackets the change. */
+static void unlink_locked(bz_seg *s, int32_t idx)
+{
+    struct shm_frame *fr = &s->frames[idx];
+    int32_t *p = &s->buckets[hash_page(fr->file, fr->page, s->h->sig.nbuckets)];
+    uint32_t nf = s->h->sig.nframes;
+    for (uint32_t steps = 0; LD(*p) >= 0 && steps < nf; steps++) {
+        if (LD(*p) == idx) {
+            ST(*p, LD(fr->next));
+            break;
+        }
+        p = &s->frames[LD(*p)].next;
+    }
+    uatomic_add(&s->files[fr->file].frames, -1);
+    uatomic_add(&s->h->frames_used, -1);
+    ST(fr->file, -1);
+    ST(fr->next, -1);
+    ST(fr->valid, 0);
+    ST(fr->ref, 0);
 }
 
 static void unlink_frame(bz_seg *s, int32_t idx)
 {
     struct shm_frame *fr = &s->frames[idx];
-    int32_t *p = &s->buckets[hash_page(fr->file, fr->page, s->h->sig.nbuckets)];
-    uint32_t nf = s->h->sig.nframes;
-    for (uint32_t steps = 0; *p >= 0 && steps < nf; steps++) {
-        if (*p == idx) {
-            *p = fr->next;
-            break;
-        }
-        p = &s->frames[*p].next;
-    }
-    uatomic_add(&s->files[fr->file].frames, -1);
-    uatomic_add(&s->h->frames_used, -1);
-    fr->file = -1;
-    fr->next = -1;
-    fr->valid = 0;
-    fr->ref = 0;
+    frame_change_begin(fr);
+    unlink_locked(s, idx);
+    frame_change_end(fr);
 }
 
-/* A frame to load into: a free one, else the clock's victim. */
+/* A frame to load into, left mid-change (version odd): a free one, else
+ * the clock's victim. */
 static int32_t take_frame(bz_seg *s)
 {
     uint32_t nf = s->h->sig.nframes;
-    for (uint32_t steps = 0; steps < 2 * nf + 1; steps++) {
+    for (uint32_t steps = 0; steps <= 2 * nf; steps++) {
         uint32_t i = s->h->clock_hand;
         s->h->clock_hand = (i + 1) % nf;
         struct shm_frame *fr = &s->frames[i];
-        if (fr->file < 0)
-            return (int32_t)i;
-        if (fr->ref) {
-            fr->ref = 0;
+        if (fr->file >= 0 && LD(fr->ref)) {
+            ST(fr->ref, 0);
             continue;
         }
-        count(s, fr->file, BZ_C_EVICTIONS, 1);
-        unlink_frame(s, (int32_t)i);
+        frame_change_begin(fr);
+        if (fr->file >= 0) {
+            count(s, fr->file, BZ_C_EVICTIONS, 1);
+            unlink_locked(s, (int32_t)i);
+        }
         return (int32_t)i;
     }
     /* Every frame referenced twice in a row: take the hand's. */
     uint32_t i = s->h->clock_hand;
-    if (s->frames[i].file >= 0) {
-        count(s, s->frames[i].file, BZ_C_EVICTIONS, 1);
-        unlink_frame(s, (int32_t)i);
+    struct shm_frame *fr = &s->frames[i];
+    frame_change_begin(fr);
+    if (fr->file >= 0) {
+        count(s, fr->file, BZ_C_EVICTIONS, 1);
+        unlink_locked(s, (int32_t)i);
     }
     return (int32_t)i;
 }
 
 static int load(bz_seg *s, int32_t file, int fd, int64_t page, int32_t *out)
 {
-    int32_t idx = take_frame(s);
-    char *dst = s->data + (size_t)idx * BZ_SHM_PAGE;
+    /* Read into private memory first: the frame may be read at any moment
+     * by an optimistic reader, and is only written with atomic stores. */
+    static __thread char buf[BZ_SHM_PAGE];
     size_t done = 0;
     while (done < BZ_SHM_PAGE) {
-        ssize_t r = pread(fd, dst + done, BZ_SHM_PAGE - done,
+        ssize_t r = pread(fd, buf + done, BZ_SHM_PAGE - done,
                           (off_t)(page * BZ_SHM_PAGE + (int64_t)done));
         if (r < 0) {
             if (errno == EINTR)
@@ -123,14 +221,17 @@ static int load(bz_seg *s, int32_t file, int fd, int64_t page, int32_t *out)
             break;
         done += (size_t)r;
     }
+    int32_t idx = take_frame(s);
     struct shm_frame *fr = &s->frames[idx];
-    fr->file = file;
-    fr->page = page;
-    fr->valid = (uint32_t)done;
-    fr->ref = 1;
+    bz__copy_in(s->data + (size_t)idx * BZ_SHM_PAGE, buf, done);
+    ST(fr->file, file);
+    ST(fr->page, page);
+    ST(fr->valid, (uint32_t)done);
+    ST(fr->ref, 1);
     uint32_t b = hash_page(file, page, s->h->sig.nbuckets);
-    fr->next = s->buckets[b];
-    s->buckets[b] = idx;
+    ST(fr->next, LD(s->buckets[b]));
+    frame_change_end(fr);
+    ST_REL(s->buckets[b], idx);
     uatomic_inc(&s->files[file].frames);
     uatomic_inc(&s->h->frames_used);
     count(s, file, BZ_C_PAGE_READS, 1);
@@ -157,25 +258,79 @@ int bz__seg_read(bz_seg *s, int slot, int fd, int64_t off, void *buf,
         int64_t page = pos / BZ_SHM_PAGE;
         uint32_t in = (uint32_t)(pos % BZ_SHM_PAGE);
         int32_t idx = lookup(s, slot, page);
-        if (idx >= 0) {
-            count(s, slot, BZ_C_HITS, 1);
-        } else {
-            count(s, slot, BZ_C_MISSES, 1);
-            if ((rc = load(s, slot, fd, page, &idx)))
-                return rc;
-        }
+        count_lookup(s, slot, idx >= 0);
+        if (idx < 0 && (rc = load(s, slot, fd, page, &idx)))
+            return rc;
         struct shm_frame *fr = &s->frames[idx];
-        fr->ref = 1;
-        if (in >= fr->valid)
+        if (!LD(fr->ref))
+            ST(fr->ref, 1);
+        uint32_t valid = LD(fr->valid);
+        if (in >= valid)
             break; /* the file is shorter than its recorded size */
-        size_t n = fr->valid - in;
+        size_t n = valid - in;
         if (n > len - *got)
             n = len - *got;
-        memcpy(out + *got, s->data + (size_t)idx * BZ_SHM_PAGE + in, n);
+        bz__copy_out(out + *got, s->data + (size_t)idx * BZ_SHM_PAGE + in, n);
         *got += n;
-        if (fr->valid < BZ_SHM_PAGE)
+        if (valid < BZ_SHM_PAGE)
             break;
     }
+    return BZ_OK;
+}
+
+int bz__seg_read_opt(bz_seg *s, int slot, int64_t off, void *buf, size_t len,
+                     size_t *got)
+{
+    struct shm_file *f = &s->files[slot];
+    *got = 0;
+    if (!LD(f->size_valid))
+        return BZ_SEG_RETRY;
+    int64_t size = LD(f->size);
+    if (off >= size)
+        return BZ_OK;
+    if ((int64_t)len > size - off)
+        len = (size_t)(size - off);
+    char *out = buf;
+    while (*got < len) {
+        int64_t pos = off + (int64_t)*got;
+        int64_t page = pos / BZ_SHM_PAGE;
+        uint32_t in = (uint32_t)(pos % BZ_SHM_PAGE);
+        int32_t idx = lookup(s, slot, page);
+        if (idx < 0)
+            return BZ_SEG_RETRY; /* a miss: loading needs the lock */
+        struct shm_frame *fr = &s->frames[idx];
+        uint64_t v1 = LD_ACQ(fr->version);
+        if ((v1 & 1) || LD(fr->file) != slot || LD(fr->page) != page)
+            return BZ_SEG_RETRY;
+        uint32_t valid = LD(fr->valid);
+        if (valid > BZ_SHM_PAGE)
+            return BZ_SEG_RETRY;
+        if (in >= valid)
+            break;
+        size_t n = valid - in;
+        if (n > len - *got)
+            n = len - *got;
+        bz__copy_out(out + *got, s->data + (size_t)idx * BZ_SHM_PAGE + in, n);
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (LD(fr->version) != v1)
+            return BZ_SEG_RETRY;
+        /* Only write the shared line when the bit is clear. */
+        if (!LD(fr->ref))
+            ST(fr->ref, 1);
+        count_lookup(s, slot, true);
+        *got += n;
+        if (valid < BZ_SHM_PAGE)
+            break;
+    }
+    return BZ_OK;
+}
+
+int bz__seg_size_opt(bz_seg *s, int slot, int64_t *size)
+{
+    struct shm_file *f = &s->files[slot];
+    if (!LD(f->size_valid))
+        return BZ_SEG_RETRY;
+    *size = LD(f->size);
     return BZ_OK;
 }
 
@@ -199,16 +354,18 @@ void bz__seg_wrote(bz_seg *s, int slot, int64_t off, const void *buf,
                 /* A hole the frame never held: forget the page. */
                 unlink_frame(s, idx);
             } else {
-                memcpy(s->data + (size_t)idx * BZ_SHM_PAGE + in, src + done, n);
+                bz__copy_in(s->data + (size_t)idx * BZ_SHM_PAGE + in,
+                            src + done, n);
                 if (in + n > fr->valid)
-                    fr->valid = in + (uint32_t)n;
+                    ST(fr->valid, in + (uint32_t)n);
             }
         }
         done += n;
     }
     if (f->size_valid && off + (int64_t)len > f->size)
-        f->size = off + (int64_t)len;
+        ST(f->size, off + (int64_t)len);
     f->stamp_dirty = 1;
+    bz__cache_flush_counts(s);
     count(s, slot, BZ_C_PAGE_WRITES, 1);
     count(s, slot, BZ_C_BYTES_WRITTEN, len);
 }
@@ -221,10 +378,10 @@ void bz__seg_truncated(bz_seg *s, int slot, int64_t size)
     if (size % BZ_SHM_PAGE) {
         int32_t idx = lookup(s, slot, size / BZ_SHM_PAGE);
         if (idx >= 0 && s->frames[idx].valid > size % BZ_SHM_PAGE)
-            s->frames[idx].valid = (uint32_t)(size % BZ_SHM_PAGE);
+            ST(s->frames[idx].valid, (uint32_t)(size % BZ_SHM_PAGE));
     }
     if (f->size_valid)
-        f->size = size;
+        ST(f->size, size);
     f->stamp_dirty = 1;
     count(s, slot, BZ_C_PAGE_WRITES, 1);
 }

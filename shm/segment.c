@@ -16,6 +16,7 @@
 #include <urcu/arch.h>
 #include <urcu/uatomic.h>
 
+#include "atomic.h"
 #include "err.h"
 #include "shm_int.h"
 
@@ -417,6 +418,7 @@ void bz__seg_detach(bz_seg *s)
 {
     if (!s)
         return;
+    bz__cache_flush_counts(s);
     if (s->my_slot >= 0 && s->procs[s->my_slot].pid == getpid())
         uatomic_set(&s->procs[s->my_slot].pid, 0);
     /* The last one out removes the name (the caller holds the flock, so
@@ -467,7 +469,6 @@ int bz__seg_file(bz_seg *s, const char *name, int *slot)
     struct shm_file *f = &s->files[n];
     memset(f, 0, sizeof(*f));
     memcpy(f->name, name, len + 1);
-    f->size_valid = 0;
     uatomic_set(&s->h->nfiles, n + 1);
     *slot = (int)n;
     return BZ_OK;
@@ -485,11 +486,11 @@ int bz__seg_file_size(bz_seg *s, int slot, int fd, int64_t *size)
         struct stat st;
         if (fstat(fd, &st) != 0)
             return bz__err_os(errno, "cannot stat %s", f->name);
-        f->size = st.st_size;
+        ST(f->size, (int64_t)st.st_size);
         f->ino = (uint64_t)st.st_ino;
         f->mtime_ns = mtime_ns(&st);
         f->stamp_dirty = 0;
-        f->size_valid = 1;
+        ST_REL(f->size_valid, 1u);
     }
     *size = f->size;
     return BZ_OK;
@@ -528,7 +529,7 @@ int bz__seg_check_file(bz_seg *s, int slot, int dirfd, const char *name,
         uatomic_inc(&f->c[BZ_C_DROPS]);
         uatomic_inc(&s->h->c[BZ_C_DROPS]);
     }
-    f->size = st.st_size;
+    ST(f->size, (int64_t)st.st_size);
     f->ino = (uint64_t)st.st_ino;
     f->mtime_ns = mtime_ns(&st);
     f->stamp_dirty = 0;
@@ -540,11 +541,11 @@ void bz__seg_stamp(bz_seg *s, int slot, int fd)
     struct shm_file *f = &s->files[slot];
     struct stat st;
     if (fstat(fd, &st) != 0) {
-        f->size_valid = 0; /* re-read at next use */
+        ST(f->size_valid, 0u); /* re-read at next use */
         return;
     }
-    f->size = st.st_size;
-    f->size_valid = 1;
+    ST(f->size, (int64_t)st.st_size);
+    ST(f->size_valid, 1u);
     f->ino = (uint64_t)st.st_ino;
     f->mtime_ns = mtime_ns(&st);
     f->stamp_dirty = 0;
@@ -700,4 +701,27 @@ void bz__seg_lock_leaving(bz_seg *s, uint64_t hold_ns)
 void bz__seg_note_owner_dead(bz_seg *s)
 {
     uatomic_inc(&s->h->lock.owner_dead);
+}
+
+/* ---- the sequence number -------------------------------------------- */
+
+uint64_t bz__seg_read_begin(bz_seg *s)
+{
+    return __atomic_load_n(&s->h->lock.seq, __ATOMIC_ACQUIRE);
+}
+
+bool bz__seg_read_valid(bz_seg *s, uint64_t seq)
+{
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    return !(seq & 1) &&
+           __atomic_load_n(&s->h->lock.seq, __ATOMIC_RELAXED) == seq;
+}
+
+void bz__seg_count_read(bz_seg *s, bool optimistic, bool retried)
+{
+    struct shm_lock *l = &s->h->lock;
+    if (retried)
+        uatomic_inc(&l->read_retries);
+    if (!optimistic)
+        uatomic_inc(&l->read_fallbacks);
 }

@@ -49,6 +49,21 @@ int bz__seg_file_size(bz_seg *s, int slot, int fd, int64_t *size);
  * the next outside change shows (size or mtime). */
 void bz__seg_stamp(bz_seg *s, int slot, int fd);
 
+/* ---- optimistic reads (no lock; see lockmgr/README.md) ---- */
+/* Returned when an optimistic read cannot be served from the cache as it
+ * stands (a miss, a frame changing): take the lock and read again. */
+#define BZ_SEG_RETRY 1000
+/* The sequence number before a read (odd: a write is running). */
+uint64_t bz__seg_read_begin(bz_seg *s);
+/* Did no write start or finish since begin returned seq? */
+bool bz__seg_read_valid(bz_seg *s, uint64_t seq);
+int bz__seg_read_opt(bz_seg *s, int slot, int64_t off, void *buf, size_t len,
+                     size_t *got);
+int bz__seg_size_opt(bz_seg *s, int slot, int64_t *size);
+/* Add this thread's batched hit/miss counts to the segment. */
+void bz__cache_flush_counts(bz_seg *s);
+void bz__seg_count_read(bz_seg *s, bool optimistic, bool retried);
+
 /* ---- pages (under the lock) ---- */
 int bz__seg_read(bz_seg *s, int slot, int fd, int64_t off, void *buf,
                  size_t len, size_t *got);

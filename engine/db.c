@@ -293,10 +293,8 @@ static int open_tables(bz_db *db, const bz_schema *rec, bool create)
             return rc;
         }
     }
-    bool dir_changed = db->seg && bz__seg_dir_changed(db->seg, db->dirfd);
     for (int i = 0; i < db->schema->ntables && db->seg; i++)
-        if ((rc = bz__table_attach(&db->tables[i], db->seg, db->dirfd,
-                                   dir_changed)))
+        if ((rc = bz__table_attach(&db->tables[i], db->seg, db->dirfd)))
             return rc;
     for (int i = 0; i < db->schema->ntables; i++) {
         int64_t seq;
@@ -438,7 +436,7 @@ const bz_schema *bz_db_schema(const bz_db *db)
  * flock would not exclude the parent: refuse instead of corrupting. */
 int bz__db_check_process(const bz_db *db)
 {
-    pid_t me = getpid();
+    pid_t me = bz__pid();
     if (db->pid != me)
         return bz__err(BZ_EINVAL, "this handle of %s was opened by process %ld "
                        "and cannot be used in process %ld: open a new handle "
@@ -457,9 +455,8 @@ int bz_lock(bz_db *db)
     /* An explicit lock is a writer-lock acquisition: outside changes to
      * any of the handle's files are looked for now (shm/README.md). */
     if (db->seg && bz__lock_depth(db->lock) == 1) {
-        bool dir_changed = bz__seg_dir_changed(db->seg, db->dirfd);
         for (int i = 0; i < db->schema->ntables && !rc; i++)
-            rc = bz__table_check_files(&db->tables[i], db->dirfd, dir_changed);
+            rc = bz__table_check_files(&db->tables[i], db->dirfd, true);
         if (rc)
             bz__lock_release(db->lock);
     }

@@ -39,7 +39,6 @@ typedef struct bz_opctx {
     bz_buf aux_row, aux_text; /* lookups in other tables (FKs, joins) */
     bz_buf scan;           /* a chunk of rows read at once */
     int64_t matched;       /* bz__scan without a result list counts here */
-    bool dir_checked, dir_changed; /* shared mode: outside renames */
 } bz_opctx;
 
 struct bz_join1 {

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "err.h"
 
@@ -189,3 +190,26 @@ const char *bz_errkind(int rc)
 
 int bz_version_number(void) { return BZ_VERSION_NUMBER; }
 const char *bz_version(void) { return BZ_VERSION_STRING; }
+
+/* getpid() is a system call in glibc 2.25+; the engine asks on every
+ * operation (a handle refuses use across fork), so the answer is kept and
+ * renewed in the child of every fork. */
+static pid_t cached_pid;
+static pthread_once_t pid_once = PTHREAD_ONCE_INIT;
+
+static void pid_reset(void)
+{
+    __atomic_store_n(&cached_pid, getpid(), __ATOMIC_RELAXED);
+}
+
+static void pid_init(void)
+{
+    pid_reset();
+    pthread_atfork(NULL, NULL, pid_reset);
+}
+
+pid_t bz__pid(void)
+{
+    pthread_once(&pid_once, pid_init);
+    return __atomic_load_n(&cached_pid, __ATOMIC_RELAXED);
+}

@@ -26,5 +26,8 @@ int bz__err_os(int os_errno, const char *fmt, ...) BZ_PRINTF(2, 3);
 int bz__corrupt(const char *table, const char *file, int64_t offset,
                 const char *fmt, ...) BZ_PRINTF(4, 5);
 int bz__nomem(void);
+/* This process's pid, without a system call. */
+#include <sys/types.h>
+pid_t bz__pid(void);
 
 #endif

@@ -85,6 +85,7 @@ int bz__file_open(bz_file *f, int dirfd, const char *table, const char *name,
         return bz__err(BZ_EINVAL, "%s is not a regular file", name);
     }
     f->fd = fd;
+    f->ino = (uint64_t)st.st_ino;
     f->size = st.st_size;
     f->gen = 0;
     f->seg = NULL;
@@ -101,23 +102,32 @@ int bz__file_attach(bz_file *f, struct bz_seg *seg)
     return BZ_OK;
 }
 
-int bz__file_check(bz_file *f, int dirfd, bool dir_changed)
+int bz__file_check(bz_file *f, int dirfd, bool *changed)
 {
+    *changed = false;
     if (!f->seg)
         return BZ_OK;
     for (int tries = 0; tries < 3; tries++) {
         bool reopen;
-        int rc = bz__seg_check_file(f->seg, f->slot, dirfd, f->name, f->fd,
-                                    dir_changed, &reopen);
+        int rc = bz__seg_check_file(f->seg, f->slot, dirfd, f->name, f->ino,
+                                    &reopen, changed);
         if (rc || !reopen)
             return rc;
+        *changed = true;
         /* Replaced behind our back (an editor saving by rename): follow
          * the name, as a fresh open would. */
         int fd = openat(dirfd, f->name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
             return bz__err_os(errno, "cannot reopen %s", f->name);
+        struct stat st;
+        if (fstat(fd, &st) != 0) {
+            int e = errno;
+            close(fd);
+            return bz__err_os(e, "cannot stat %s", f->name);
+        }
         close(f->fd);
         f->fd = fd;
+        f->ino = (uint64_t)st.st_ino;
     }
     return bz__err(BZ_EIO, "%s keeps being replaced", f->name);
 }
@@ -328,11 +338,6 @@ int bz__txn_rollback(bz_txn *tx)
 
 void bz__txn_end(bz_txn *tx)
 {
-    /* Stamp each written file once (records of one file are usually
-     * adjacent; a repeat stamp is harmless). */
-    for (size_t i = 0; tx->seg && i < tx->n; i++)
-        if (i == 0 || tx->rec[i].f != tx->rec[i - 1].f)
-            bz__seg_stamp(tx->seg, tx->rec[i].f->slot, tx->rec[i].f->fd);
     if (tx->marked && !tx->batch)
         bz__seg_write_end(tx->seg, tx->dirfd);
     tx->marked = false;

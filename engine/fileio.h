@@ -29,6 +29,7 @@ typedef struct bz_file {
     uint64_t gen;
     struct bz_seg *seg; /* shared mode: pages and size live there */
     int slot;           /* the file's entry in seg */
+    uint64_t ino;       /* the inode fd holds */
 } bz_file;
 
 /* Set while this thread runs an optimistic read (no lock held): reads and
@@ -45,7 +46,7 @@ void bz__file_close(bz_file *f);
 int bz__file_attach(bz_file *f, struct bz_seg *seg);
 /* Shared mode, before a write operation touches the file: detect outside
  * changes (see shm/README.md), reopening the file if it was replaced. */
-int bz__file_check(bz_file *f, int dirfd, bool dir_changed);
+int bz__file_check(bz_file *f, int dirfd, bool *changed);
 /* The size, from the cache when gen matches, else from fstat. */
 int bz__file_size(bz_file *f, uint64_t gen, int64_t *size);
 /* Read exactly len bytes at off; *got < len only at end of file. */

@@ -264,13 +264,8 @@ static int erase_texts(bz_txn *tx, bz_table *t, const bz_fval *vals)
 static int prepare_write(bz_opctx *op, bz_table *t)
 {
     int rc = BZ_OK;
-    if (op->db->seg) {
-        if (!op->dir_checked) {
-            op->dir_changed = bz__seg_dir_changed(op->db->seg, op->db->dirfd);
-            op->dir_checked = true;
-        }
-        rc = bz__table_check_files(t, op->db->dirfd, op->dir_changed);
-    }
+    if (op->db->seg)
+        rc = bz__table_check_files(t, op->db->dirfd, false);
     if (!rc)
         rc = bz__table_check_sizes(t, op->gen);
     int64_t sz;

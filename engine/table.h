@@ -40,10 +40,10 @@ int bz__table_open(bz_table *t, int dirfd, const bz_tdef *def, bool create);
 void bz__table_close(bz_table *t);
 /* Shared mode: serve the files through seg, checking them for outside
  * changes first (at attach). */
-int bz__table_attach(bz_table *t, struct bz_seg *seg, int dirfd,
-                     bool dir_changed);
-/* Shared mode: outside changes to the table's files (before writing). */
-int bz__table_check_files(bz_table *t, int dirfd, bool dir_changed);
+int bz__table_attach(bz_table *t, struct bz_seg *seg, int dirfd);
+/* Shared mode: outside changes to the table's files (before writing:
+ * T.dat first, the rest when it changed; all: every file). */
+int bz__table_check_files(bz_table *t, int dirfd, bool all);
 /* Check T1-T3 size invariants (used at open and before writing). */
 int bz__table_check_sizes(bz_table *t, uint64_t gen);
 

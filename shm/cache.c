@@ -364,7 +364,7 @@ void bz__seg_wrote(bz_seg *s, int slot, int64_t off, const void *buf,
     }
     if (f->size_valid && off + (int64_t)len > f->size)
         ST(f->size, off + (int64_t)len);
-    f->stamp_dirty = 1;
+    bz__seg_stamp_now(f);
     bz__cache_flush_counts(s);
     count(s, slot, BZ_C_PAGE_WRITES, 1);
     count(s, slot, BZ_C_BYTES_WRITTEN, len);
@@ -382,7 +382,7 @@ void bz__seg_truncated(bz_seg *s, int slot, int64_t size)
     }
     if (f->size_valid)
         ST(f->size, size);
-    f->stamp_dirty = 1;
+    bz__seg_stamp_now(f);
     count(s, slot, BZ_C_PAGE_WRITES, 1);
 }
 

@@ -489,7 +489,6 @@ int bz__seg_file_size(bz_seg *s, int slot, int fd, int64_t *size)
         ST(f->size, (int64_t)st.st_size);
         f->ino = (uint64_t)st.st_ino;
         f->mtime_ns = mtime_ns(&st);
-        f->stamp_dirty = 0;
         ST_REL(f->size_valid, 1u);
     }
     *size = f->size;
@@ -497,34 +496,34 @@ int bz__seg_file_size(bz_seg *s, int slot, int fd, int64_t *size)
 }
 
 int bz__seg_check_file(bz_seg *s, int slot, int dirfd, const char *name,
-                       int fd, bool check_path, bool *reopen)
+                       uint64_t fd_ino, bool *reopen, bool *changed)
 {
     struct shm_file *f = &s->files[slot];
     struct stat st;
     *reopen = false;
-    if (check_path) {
-        struct stat pst;
-        if (fstatat(dirfd, name, &pst, AT_SYMLINK_NOFOLLOW) != 0)
-            return bz__err_os(errno, "cannot stat %s", name);
-        if (fstat(fd, &st) != 0)
-            return bz__err_os(errno, "cannot stat %s", name);
-        if (pst.st_ino != st.st_ino || pst.st_dev != st.st_dev) {
-            *reopen = true;
-            return BZ_OK;
-        }
-    } else if (fstat(fd, &st) != 0) {
+    *changed = false;
+    /* One system call: by name, so a file replaced by rename shows as
+     * another inode than the one our descriptor holds. */
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
         return bz__err_os(errno, "cannot stat %s", name);
+    if ((uint64_t)st.st_ino != fd_ino) {
+        *reopen = true;
+        return BZ_OK;
     }
     if (!f->size_valid) {
-        int64_t dummy;
-        return bz__seg_file_size(s, slot, fd, &dummy);
+        ST(f->size, (int64_t)st.st_size);
+        f->ino = (uint64_t)st.st_ino;
+        f->mtime_ns = mtime_ns(&st);
+        ST_REL(f->size_valid, 1u);
+        return BZ_OK;
     }
     bool same_identity = f->ino == (uint64_t)st.st_ino;
     bool same_size = f->size == st.st_size;
-    /* After our own writes the mtime is unknown (stamp_dirty): the size
-     * is what we can compare; see README "What outside changes...". */
-    bool same_time = f->stamp_dirty || f->mtime_ns == mtime_ns(&st);
+    /* Our own writes left mtime_ns at or after their mtimes, so only a
+     * later (outside) write can be newer. */
+    bool same_time = mtime_ns(&st) <= f->mtime_ns;
     if (!(same_identity && same_size && same_time)) {
+        *changed = true;
         bz__cache_drop(s, slot, 0);
         uatomic_inc(&f->c[BZ_C_DROPS]);
         uatomic_inc(&s->h->c[BZ_C_DROPS]);
@@ -532,35 +531,7 @@ int bz__seg_check_file(bz_seg *s, int slot, int dirfd, const char *name,
     ST(f->size, (int64_t)st.st_size);
     f->ino = (uint64_t)st.st_ino;
     f->mtime_ns = mtime_ns(&st);
-    f->stamp_dirty = 0;
     return BZ_OK;
-}
-
-void bz__seg_stamp(bz_seg *s, int slot, int fd)
-{
-    struct shm_file *f = &s->files[slot];
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        ST(f->size_valid, 0u); /* re-read at next use */
-        return;
-    }
-    ST(f->size, (int64_t)st.st_size);
-    ST(f->size_valid, 1u);
-    f->ino = (uint64_t)st.st_ino;
-    f->mtime_ns = mtime_ns(&st);
-    f->stamp_dirty = 0;
-}
-
-bool bz__seg_dir_changed(bz_seg *s, int dirfd)
-{
-    struct stat st;
-    if (fstat(dirfd, &st) != 0)
-        return true;
-    int64_t m = mtime_ns(&st);
-    if (m == s->h->dir_mtime_ns)
-        return false;
-    s->h->dir_mtime_ns = m;
-    return true;
 }
 
 /* ---- statistics ------------------------------------------------------ */
@@ -677,7 +648,7 @@ void bz__seg_lock_taken(bz_seg *s, bool contended, uint64_t wait_ns)
 {
     struct shm_lock *l = &s->h->lock;
     uatomic_inc(&l->acquisitions);
-    uatomic_set(&l->holder_pid, getpid());
+    uatomic_set(&l->holder_pid, bz__pid());
     if (!contended)
         return;
     uatomic_inc(&l->contended);

@@ -40,14 +40,12 @@ int bz__seg_remove(dev_t dev, ino_t ino);
 /* The slot of file name (a table file), added when new. */
 int bz__seg_file(bz_seg *s, const char *name, int *slot);
 /* Check the file against what the engine last saw (outside changes):
- * drops its pages when it changed; *reopen is set when the path now names
- * another inode than fd (the caller must reopen and call again). */
+ * drops its pages when it changed (*changed); *reopen is set when the name
+ * now names another inode than fd_ino, the one the caller's descriptor
+ * holds (the caller must reopen and call again). */
 int bz__seg_check_file(bz_seg *s, int slot, int dirfd, const char *name,
-                       int fd, bool check_path, bool *reopen);
+                       uint64_t fd_ino, bool *reopen, bool *changed);
 int bz__seg_file_size(bz_seg *s, int slot, int fd, int64_t *size);
-/* After a write operation: remember the file as the engine left it, so
- * the next outside change shows (size or mtime). */
-void bz__seg_stamp(bz_seg *s, int slot, int fd);
 
 /* ---- optimistic reads (no lock; see lockmgr/README.md) ---- */
 /* Returned when an optimistic read cannot be served from the cache as it
@@ -93,9 +91,6 @@ bool bz__seg_write_active(bz_seg *s);
  * not active); drops the cache; *recovered says whether anything ran. */
 int bz__seg_recover(bz_seg *s, int dirfd, bool *recovered);
 
-/* Has the directory itself changed (a file renamed into it) since the
- * last call?  One fstat of dirfd. */
-bool bz__seg_dir_changed(bz_seg *s, int dirfd);
 
 /* ---- statistics ---- */
 enum bz_seg_counter {

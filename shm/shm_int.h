@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "shm.h"
 
@@ -106,9 +107,12 @@ struct shm_file {                    /* one per table file seen            */
     char name[128];                  /* immutable once set (lock)          */
     int64_t size;                    /* lock; valid when size_valid        */
     uint32_t size_valid;             /* lock                               */
-    uint32_t stamp_dirty;            /* lock: written since last stamp     */
+    uint32_t pad0;
     uint64_t ino;                    /* lock: last seen identity           */
-    int64_t mtime_ns;                /* lock                               */
+    int64_t mtime_ns;                /* lock: no outside change has an
+                                        mtime at or before this (the file's
+                                        mtime, or the clock after our own
+                                        last write)                       */
     uint64_t frames;                 /* atomic: frames holding its pages   */
     uint64_t c[BZ_C__COUNT];         /* atomic                             */
     char pad[256 - 128 - 8 - 8 - 8 - 8 - 8 - 8 * BZ_C__COUNT];
@@ -175,5 +179,13 @@ void bz__seg_map_areas(bz_seg *s);
 /* Drop every frame of file slot (or of every file when slot < 0). */
 void bz__cache_drop(bz_seg *s, int slot, int64_t from_page);
 void bz__cache_init(bz_seg *s);
+/* After the engine wrote the file: no later outside write can carry an
+ * mtime before now (README: "What outside changes are detected"). */
+static inline void bz__seg_stamp_now(struct shm_file *f)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    f->mtime_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 #endif

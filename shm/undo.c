@@ -51,7 +51,7 @@ void bz__seg_write_begin(bz_seg *s)
     u->nrec = 0;
     u->used = 0;
     u->spilled = 0;
-    u->pid = getpid();
+    u->pid = bz__pid();
     uint64_t seq = __atomic_load_n(&s->h->lock.seq, __ATOMIC_RELAXED);
     __atomic_store_n(&s->h->lock.seq, seq | 1, __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_RELEASE);

@@ -503,3 +503,68 @@ int bz__table_lookup(bz_db *db, const char *name, bz_table **t)
     *t = &db->tables[i];
     return BZ_OK;
 }
+
+/* ---- write batches ------------------------------------------------- */
+
+int bz_begin(bz_db *db)
+{
+    bz__err_clear();
+    if (!db)
+        return bz__err(BZ_EINVAL, "bz_begin: NULL db");
+    int rc = bz__db_check_process(db);
+    if (rc || (rc = bz_lock(db)))
+        return rc;
+    if (db->lock->batch) {
+        bz__lock_release(db->lock);
+        return bz__err(BZ_ELOCKED, "a batch is already open in this thread "
+                       "(batches do not nest)");
+    }
+    bz_txn *b = calloc(1, sizeof(*b));
+    if (!b) {
+        bz__lock_release(db->lock);
+        return bz__nomem();
+    }
+    bz__txn_begin(b, db->lock->gen, db->seg, db->dirfd);
+    b->batch = true;
+    /* Readers see the whole batch or none of it: the sequence number stays
+     * odd until the end. */
+    if (db->seg) {
+        bz__seg_write_begin(db->seg);
+        b->marked = true;
+    }
+    db->lock->batch = b;
+    return BZ_OK;
+}
+
+static int batch_end(bz_db *db, bool commit, const char *what)
+{
+    bz__err_clear();
+    if (!db)
+        return bz__err(BZ_EINVAL, "%s: NULL db", what);
+    if (!bz__lock_held_by_me(db->lock) || !db->lock->batch)
+        return bz__err(BZ_ELOCKED, "%s: no batch is open in this thread", what);
+    bz_txn *b = db->lock->batch;
+    db->lock->batch = NULL;
+    int rc = BZ_OK;
+    b->batch = false; /* its end commits the segment's log */
+    if (commit)
+        bz__txn_end(b);
+    else if ((rc = bz__txn_rollback(b)))
+        rc = bz__err(BZ_EIO, "rolling the batch back failed, files may be "
+                     "inconsistent: %s", bz_errmsg());
+    free(b);
+    /* Unwind the lock to the depth bz_begin found (it may be nested in an
+     * explicit bz_lock). */
+    bz__lock_release(db->lock);
+    return rc;
+}
+
+int bz_commit(bz_db *db)
+{
+    return batch_end(db, true, "bz_commit");
+}
+
+int bz_rollback(bz_db *db)
+{
+    return batch_end(db, false, "bz_rollback");
+}

@@ -347,3 +347,22 @@ void bz__txn_end(bz_txn *tx)
     tx->rec = NULL;
     tx->n = tx->cap = 0;
 }
+
+int bz__txn_absorb(bz_txn *into, bz_txn *tx)
+{
+    if (into->n + tx->n > into->cap) {
+        size_t cap = into->cap ? into->cap : 16;
+        while (cap < into->n + tx->n)
+            cap *= 2;
+        struct bz_undo *n = realloc(into->rec, cap * sizeof(*n));
+        if (!n)
+            return bz__nomem();
+        into->rec = n;
+        into->cap = cap;
+    }
+    memcpy(into->rec + into->n, tx->rec, tx->n * sizeof(*tx->rec));
+    into->n += tx->n;
+    /* The bytes now belong to the batch. */
+    tx->n = 0;
+    return BZ_OK;
+}

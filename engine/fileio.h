@@ -71,6 +71,8 @@ int bz__txn_truncate(bz_txn *tx, bz_file *f, int64_t size);
  * files may then be damaged: the error says so). */
 int bz__txn_rollback(bz_txn *tx);
 void bz__txn_end(bz_txn *tx);
+/* Move tx's records to the end of into (a batch's). */
+int bz__txn_absorb(bz_txn *into, bz_txn *tx);
 
 /* Fault injection for tests: called before every file write or truncate
  * with a running count (from 1); a non-zero return makes that call fail

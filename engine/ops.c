@@ -337,9 +337,15 @@ static int run_write(bz_db *db, const char *table, write_fn fn,
         return rc;
     bz_table *t;
     bz_txn tx;
+    bz_txn *batch = db->lock->batch;
     bz__txn_begin(&tx, op.gen, db->seg, db->dirfd);
+    tx.batch = batch != NULL;
     if ((rc = bz__table_lookup(db, table, &t)) == BZ_OK)
         rc = fn(&op, t, &tx, a);
+    /* In a batch a finished operation's undo records join the batch's: a
+     * rollback of the batch undoes it too.  A failed one is undone now. */
+    if (rc == BZ_OK && batch)
+        rc = bz__txn_absorb(batch, &tx);
     rc = finish_txn(&tx, rc);
     if (rc && a->out && *a->out) {
         bz_row_free(*a->out);

@@ -48,6 +48,7 @@ typedef struct bz_dirlock {
     int spin;                /* adaptive spin limit; owner only         */
     bool robust_taken;       /* this hold took the segment's mutex      */
     uint64_t taken_at;       /* ns, for the hold-time statistics        */
+    struct bz_txn *batch;    /* the write batch of the holder, or NULL  */
     struct bz_dirlock *next; /* registry list                            */
 } bz_dirlock;
 

@@ -365,6 +365,18 @@ int bz_shm_remove(const char *dir);
 int bz_lock(bz_db *db);
 int bz_unlock(bz_db *db);
 
+/* A write batch: the writes of this thread between bz_begin and bz_commit
+ * are one atomic unit.  Other threads and processes see all of it or none
+ * (the writer lock is held throughout, and optimistic readers validate
+ * against the whole batch); if this process dies inside the batch, the
+ * next locker undoes all of it; bz_rollback undoes it on purpose.  An
+ * operation that fails inside a batch changes nothing and leaves the batch
+ * open: the caller decides to commit the rest or roll back.  Batches do
+ * not nest (BZ_ELOCKED); they may sit inside bz_lock/bz_unlock. */
+int bz_begin(bz_db *db);
+int bz_commit(bz_db *db);
+int bz_rollback(bz_db *db);
+
 #if defined(BZ_BUILDING) && defined(__GNUC__)
 #pragma GCC visibility pop
 #endif

@@ -138,6 +138,57 @@ int bz_stats_proc(const bz_stats *s, size_t i, int64_t *pid, int *alive,
     return BZ_OK;
 }
 
+uint64_t bz_stats_lock(const bz_stats *s, bz_lock_stat which)
+{
+    if (!s)
+        return 0;
+    const struct bz_seg_lock_snapshot *l = &s->snap.lock;
+    switch (which) {
+    case BZ_LSTAT_ACQUISITIONS: return l->acquisitions;
+    case BZ_LSTAT_CONTENDED: return l->contended;
+    case BZ_LSTAT_WAIT_NS: return l->wait_ns;
+    case BZ_LSTAT_WAIT_MAX_NS: return l->wait_max_ns;
+    case BZ_LSTAT_HOLD_NS: return l->hold_ns;
+    case BZ_LSTAT_HOLDER_PID: return l->holder_pid;
+    case BZ_LSTAT_READ_RETRIES: return l->read_retries;
+    case BZ_LSTAT_READS_LOCKED: return l->read_fallbacks;
+    case BZ_LSTAT_OWNER_DEAD: return l->owner_dead;
+    default: return 0;
+    }
+}
+
+size_t bz_stats_wait_buckets(const bz_stats *s)
+{
+    return s ? sizeof s->snap.lock.wait_hist / sizeof s->snap.lock.wait_hist[0]
+             : 0;
+}
+
+uint64_t bz_stats_wait_hist(const bz_stats *s, size_t i)
+{
+    return s && i < bz_stats_wait_buckets(s) ? s->snap.lock.wait_hist[i] : 0;
+}
+
+size_t bz_stats_nrecoveries_logged(const bz_stats *s)
+{
+    return s ? (size_t)s->snap.lock.nlog : 0;
+}
+
+int bz_stats_recovery(const bz_stats *s, size_t i, int64_t *pid,
+                      uint64_t *at, uint64_t *records, uint64_t *bytes)
+{
+    if (!s || i >= (size_t)s->snap.lock.nlog)
+        return BZ_EINVAL;
+    if (pid)
+        *pid = s->snap.lock.log[i].pid;
+    if (at)
+        *at = s->snap.lock.log[i].at;
+    if (records)
+        *records = s->snap.lock.log[i].records;
+    if (bytes)
+        *bytes = s->snap.lock.log[i].bytes;
+    return BZ_OK;
+}
+
 int bz_stats_reset(const char *dir)
 {
     bz__err_clear();

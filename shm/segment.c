@@ -587,6 +587,30 @@ int bz__seg_snapshot(dev_t dev, ino_t ino, struct bz_seg_snapshot *out)
         for (int k = 0; k < BZ_C__COUNT; k++)
             fs->c[k] = uatomic_read(&s.files[i].c[k]);
     }
+    struct shm_lock *l = &h->lock;
+    struct bz_seg_lock_snapshot *ls = &out->lock;
+    ls->acquisitions = uatomic_read(&l->acquisitions);
+    ls->contended = uatomic_read(&l->contended);
+    ls->wait_ns = uatomic_read(&l->wait_ns);
+    ls->wait_max_ns = uatomic_read(&l->wait_max_ns);
+    ls->hold_ns = uatomic_read(&l->hold_ns);
+    ls->holder_pid = (uint64_t)uatomic_read(&l->holder_pid);
+    ls->read_retries = uatomic_read(&l->read_retries);
+    ls->read_fallbacks = uatomic_read(&l->read_fallbacks);
+    ls->owner_dead = uatomic_read(&l->owner_dead);
+    for (int k = 0; k < BZ_SHM_WAIT_BUCKETS && k < 16; k++)
+        ls->wait_hist[k] = uatomic_read(&l->wait_hist[k]);
+    /* The recovery ring, newest first. */
+    uint32_t next = uatomic_read(&l->log_next);
+    for (uint32_t k = 0; k < BZ_SHM_RECOVERY_LOG && k < next; k++) {
+        const struct shm_recovery *e =
+            &l->log[(next - 1 - k) % BZ_SHM_RECOVERY_LOG];
+        ls->log[ls->nlog].pid = e->pid;
+        ls->log[ls->nlog].at = e->at;
+        ls->log[ls->nlog].records = e->records;
+        ls->log[ls->nlog].bytes = e->bytes;
+        ls->nlog++;
+    }
     for (uint32_t i = 0; i < h->sig.max_procs; i++) {
         if (!uatomic_read(&s.procs[i].pid))
             continue;
@@ -624,6 +648,17 @@ int bz__seg_reset(dev_t dev, ino_t ino)
         for (int k = 0; k < BZ_C__COUNT; k++)
             uatomic_set(&s.h->c[k], 0);
         uatomic_set(&s.h->recoveries, 0);
+        struct shm_lock *l = &s.h->lock;
+        uatomic_set(&l->acquisitions, 0);
+        uatomic_set(&l->contended, 0);
+        uatomic_set(&l->wait_ns, 0);
+        uatomic_set(&l->wait_max_ns, 0);
+        uatomic_set(&l->hold_ns, 0);
+        uatomic_set(&l->read_retries, 0);
+        uatomic_set(&l->read_fallbacks, 0);
+        uatomic_set(&l->owner_dead, 0);
+        for (int k = 0; k < BZ_SHM_WAIT_BUCKETS; k++)
+            uatomic_set(&l->wait_hist[k], 0);
         uint32_t nf = s.h->nfiles;
         for (uint32_t i = 0; i < nf && i < s.h->sig.max_files; i++)
             for (int k = 0; k < BZ_C__COUNT; k++)

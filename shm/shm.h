@@ -111,6 +111,14 @@ struct bz_seg_proc_stat {
     uint64_t attached_at;   /* unix seconds */
 };
 
+struct bz_seg_lock_snapshot {
+    uint64_t acquisitions, contended, wait_ns, wait_max_ns, hold_ns;
+    uint64_t holder_pid, read_retries, read_fallbacks, owner_dead;
+    uint64_t wait_hist[16];
+    int nlog;
+    struct { int64_t pid; uint64_t at, records, bytes; } log[8];
+};
+
 struct bz_seg_snapshot {
     char name[64];
     uint64_t size, page_size, nframes, frames_used, created_at;
@@ -120,6 +128,7 @@ struct bz_seg_snapshot {
     int nfiles, nprocs;
     struct bz_seg_file_stat *files;
     struct bz_seg_proc_stat *procs;
+    struct bz_seg_lock_snapshot lock;
 };
 
 /* Map the directory's existing segment read-only-ish and copy its

@@ -11,9 +11,9 @@
  *
  * Output: the segment, the global counters, one line per table (files
  * grouped by bz_stats_file_table), optionally one line per file, and the
- * attached processes; or the same as one JSON object.  The lock manager
- * does not publish statistics yet: its section ("Locks", JSON "locks":
- * null) is where they will go, and nothing is shown there until then.
+ * writer lock (acquisitions, waits and their histogram, the holder, read
+ * retries, owner-dead recoveries with their log) and the attached
+ * processes; or the same as one JSON object.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -88,7 +88,7 @@ static void usage(FILE *out)
 "\n"
 "A directory has a shared segment while some process has it open in lock\n"
 "mode shared (the default); lock mode flock uses none.  Lock manager\n"
-"statistics are not collected yet (JSON \"locks\" is null).\n"
+"statistics: acquisitions, waits, the holder, read retries, recoveries.\n"
 "\n"
 "Exit status: 0 on success, 1 on an error, 2 on a bad command line, 3 when\n"
 "DIR has no shared segment.\n", out);
@@ -323,6 +323,91 @@ static const char *file_label(const char *file, const char *table)
     return strncmp(file, table, n) == 0 && file[n] ? file + n : file;
 }
 
+/* The writer lock: how often it was taken and waited for, who holds it,
+ * how readers fared, and the dead writers it recovered from. */
+static void print_locks(const bz_stats *s)
+{
+    uint64_t acq = bz_stats_lock(s, BZ_LSTAT_ACQUISITIONS);
+    uint64_t cont = bz_stats_lock(s, BZ_LSTAT_CONTENDED);
+    uint64_t wait = bz_stats_lock(s, BZ_LSTAT_WAIT_NS);
+    uint64_t holder = bz_stats_lock(s, BZ_LSTAT_HOLDER_PID);
+    printf("\nLocks\n");
+    printf("  acquisitions %10llu    contended %10llu (%.1f%%)\n",
+           (unsigned long long)acq, (unsigned long long)cont,
+           acq ? 100.0 * (double)cont / (double)acq : 0.0);
+    printf("  wait total   %8.1f ms    wait max  %8.1f us    mean %.1f us\n",
+           (double)wait / 1e6,
+           (double)bz_stats_lock(s, BZ_LSTAT_WAIT_MAX_NS) / 1e3,
+           cont ? (double)wait / (double)cont / 1e3 : 0.0);
+    char who[32] = "none";
+    if (holder)
+        snprintf(who, sizeof who, "pid %llu", (unsigned long long)holder);
+    printf("  hold total   %8.1f ms    holder    %s\n",
+           (double)bz_stats_lock(s, BZ_LSTAT_HOLD_NS) / 1e6, who);
+    printf("  reads retried %9llu    reads under the lock %llu\n",
+           (unsigned long long)bz_stats_lock(s, BZ_LSTAT_READ_RETRIES),
+           (unsigned long long)bz_stats_lock(s, BZ_LSTAT_READS_LOCKED));
+    printf("  owner-dead recoveries %llu\n",
+           (unsigned long long)bz_stats_lock(s, BZ_LSTAT_OWNER_DEAD));
+    if (cont) {
+        printf("  waits");
+        size_t nb = bz_stats_wait_buckets(s), shown = 0;
+        for (size_t i = 0; i < nb; i++) {
+            uint64_t n = bz_stats_wait_hist(s, i);
+            if (!n)
+                continue;
+            if (shown && shown % 4 == 0)
+                printf("\n       ");
+            if (i + 1 == nb)
+                printf("  >=%lluus: %llu", 1ULL << (i - 1), (unsigned long long)n);
+            else
+                printf("  <%lluus: %llu", 1ULL << i, (unsigned long long)n);
+            shown++;
+        }
+        printf("\n");
+    }
+    for (size_t i = 0; i < bz_stats_nrecoveries_logged(s); i++) {
+        int64_t pid;
+        uint64_t at, rec, bytes;
+        bz_stats_recovery(s, i, &pid, &at, &rec, &bytes);
+        char when[32];
+        time_t t = (time_t)at;
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime(&t));
+        printf("  recovered  %s  pid %lld died: %llu records, %llu bytes "
+               "undone\n", when, (long long)pid, (unsigned long long)rec,
+               (unsigned long long)bytes);
+    }
+}
+
+static json_t *locks_json(const bz_stats *s)
+{
+    static const char *names[] = {
+        "acquisitions", "contended", "wait_ns", "wait_max_ns", "hold_ns",
+        "holder_pid", "read_retries", "reads_locked", "owner_dead"};
+    json_t *o = json_object();
+    for (int i = 0; i < BZ_LSTAT__COUNT; i++)
+        json_object_set_new(o, names[i],
+                            json_integer((json_int_t)bz_stats_lock(s, (bz_lock_stat)i)));
+    json_t *h = json_array();
+    for (size_t i = 0; i < bz_stats_wait_buckets(s); i++)
+        json_array_append_new(h, json_integer((json_int_t)bz_stats_wait_hist(s, i)));
+    json_object_set_new(o, "wait_hist_log2_us", h);
+    json_t *log = json_array();
+    for (size_t i = 0; i < bz_stats_nrecoveries_logged(s); i++) {
+        int64_t pid;
+        uint64_t at, rec, bytes;
+        bz_stats_recovery(s, i, &pid, &at, &rec, &bytes);
+        json_t *e = json_object();
+        json_object_set_new(e, "pid", json_integer(pid));
+        json_object_set_new(e, "at", json_integer((json_int_t)at));
+        json_object_set_new(e, "records", json_integer((json_int_t)rec));
+        json_object_set_new(e, "bytes", json_integer((json_int_t)bytes));
+        json_array_append_new(log, e);
+    }
+    json_object_set_new(o, "recoveries", log);
+    return o;
+}
+
 static void print_tables(const bz_stats *s, const struct summary *sum,
                          int files)
 {
@@ -436,10 +521,7 @@ static void print_text(const struct options *o, const bz_stats *s,
     printf("\n");
     print_tables(s, sum, o->files);
 
-    /* Lock manager statistics (acquisitions, contended acquisitions, wait
-     * times, the holder's pid, read retries) go here once lockmgr/
-     * publishes them through bazoola.h. */
-    printf("\nLocks\n  (lock manager statistics are not collected yet)\n");
+    print_locks(s);
 
     size_t np = bz_stats_nprocs(s), alive = 0;
     for (size_t i = 0; i < np; i++) {
@@ -560,8 +642,7 @@ static json_t *build_json(const struct options *o, const bz_stats *s,
     json_object_set_new(root, "tables", tables);
     json_object_set_new(root, "files", files);
 
-    /* Lock manager statistics: null until lockmgr/ publishes them. */
-    json_object_set_new(root, "locks", json_null());
+    json_object_set_new(root, "locks", locks_json(s));
 
     json_t *procs = json_array();
     for (size_t i = 0; i < bz_stats_nprocs(s); i++) {

@@ -351,6 +351,29 @@ int64_t bz_stats_file_size(const bz_stats *s, size_t i); /* -1: unknown */
 size_t bz_stats_nprocs(const bz_stats *s);
 int bz_stats_proc(const bz_stats *s, size_t i, int64_t *pid, int *alive,
                   uint64_t *attached_at);
+/* The writer lock (lockmgr/README.md). */
+typedef enum bz_lock_stat {
+    BZ_LSTAT_ACQUISITIONS = 0, /* outermost acquisitions of the lock         */
+    BZ_LSTAT_CONTENDED,        /* of which had to wait                       */
+    BZ_LSTAT_WAIT_NS,          /* total time waiting                         */
+    BZ_LSTAT_WAIT_MAX_NS,      /* longest wait                               */
+    BZ_LSTAT_HOLD_NS,          /* total time held                            */
+    BZ_LSTAT_HOLDER_PID,       /* who holds it now (0: nobody)               */
+    BZ_LSTAT_READ_RETRIES,     /* optimistic reads that had to try again     */
+    BZ_LSTAT_READS_LOCKED,     /* reads that fell back to the lock           */
+    BZ_LSTAT_OWNER_DEAD,       /* holders found dead (EOWNERDEAD)            */
+    BZ_LSTAT__COUNT
+} bz_lock_stat;
+uint64_t bz_stats_lock(const bz_stats *s, bz_lock_stat which);
+/* The wait histogram: bucket i counts waits shorter than 2^i microseconds
+ * (and not shorter than 2^(i-1)); the last bucket is open-ended. */
+size_t bz_stats_wait_buckets(const bz_stats *s);
+uint64_t bz_stats_wait_hist(const bz_stats *s, size_t i);
+/* The last owner-dead recoveries, newest first: the dead writer's pid,
+ * when, and what was undone (records and bytes restored). */
+size_t bz_stats_nrecoveries_logged(const bz_stats *s);
+int bz_stats_recovery(const bz_stats *s, size_t i, int64_t *pid,
+                      uint64_t *at, uint64_t *records, uint64_t *bytes);
 /* Zero every counter of the directory's segment. */
 int bz_stats_reset(const char *dir);
 /* Remove the directory's segment (for a segment that is not ours or

@@ -38,6 +38,17 @@ int bz_options_set_lock_mode(bz_options *o, bz_lock_mode mode)
     return BZ_OK;
 }
 
+int bz_options_set_sync(bz_options *o, bz_sync sync)
+{
+    bz__err_clear();
+    if (!o)
+        return bz__err(BZ_EINVAL, "bz_options_set_sync: NULL options");
+    if (sync != BZ_SYNC_OFF && sync != BZ_SYNC_FULL)
+        return bz__err(BZ_EINVAL, "unknown sync mode %d", (int)sync);
+    o->sync = sync;
+    return BZ_OK;
+}
+
 int bz_options_set_cache_mb(bz_options *o, size_t mb)
 {
     bz__err_clear();
@@ -262,6 +273,7 @@ static void db_free(bz_db *db)
         for (int i = 0; i < db->schema->ntables; i++)
             bz__table_close(&db->tables[i]);
     free(db->tables);
+    bz__journal_close(&db->journal);
     bz__dirlock_put(db->lock, bz__seg_detach);
     if (db->dirfd >= 0)
         close(db->dirfd);
@@ -340,6 +352,8 @@ static int db_open(const char *dir, const bz_schema *schema,
         return bz__nomem();
     db->dirfd = -1;
     db->pid = getpid();
+    db->journal.fd = -1;
+    db->sync = opts ? opts->sync : BZ_SYNC_OFF;
     db->dir = strdup(dir);
     if (!db->dir) {
         rc = bz__nomem();
@@ -380,6 +394,17 @@ static int db_open(const char *dir, const bz_schema *schema,
         bz__lock_release(db->lock);
         if ((rc = bz__lock_acquire(db->lock)))
             goto fail;
+    }
+    /* A journal left by a sync=full writer that never committed: replay
+     * it when the segment that would have undone the write is gone (new,
+     * or flock mode); with a live segment whose log is closed, the write
+     * had committed and only the journal's emptying was lost. */
+    if (!rc) {
+        uint32_t undone;
+        if (!db->seg || bz__seg_created(db->seg))
+            rc = bz__journal_recover(db->dirfd, &undone);
+        else
+            rc = bz__journal_discard(db->dirfd);
     }
     if (!rc)
         rc = read_recorded(db->dirfd, dir, &rec);
@@ -526,6 +551,8 @@ int bz_begin(bz_db *db)
     }
     bz__txn_begin(b, db->lock->gen, db->seg, db->dirfd);
     b->batch = true;
+    if (db->sync == BZ_SYNC_FULL)
+        b->journal = &db->journal;
     /* Readers see the whole batch or none of it: the sequence number stays
      * odd until the end. */
     if (db->seg) {
@@ -547,11 +574,16 @@ static int batch_end(bz_db *db, bool commit, const char *what)
     db->lock->batch = NULL;
     int rc = BZ_OK;
     b->batch = false; /* its end commits the segment's log */
-    if (commit)
-        bz__txn_end(b);
-    else if ((rc = bz__txn_rollback(b)))
-        rc = bz__err(BZ_EIO, "rolling the batch back failed, files may be "
-                     "inconsistent: %s", bz_errmsg());
+    if (commit && (rc = bz__txn_commit(b)) == BZ_OK) {
+        /* committed */
+    } else {
+        int rb = bz__txn_rollback(b);
+        if (!rb && b->journal)
+            rb = bz__journal_clear(b->journal, db->dirfd);
+        if (rb)
+            rc = bz__err(BZ_EIO, "rolling the batch back failed, files may "
+                         "be inconsistent: %s", bz_errmsg());
+    }
     free(b);
     /* Unwind the lock to the depth bz_begin found (it may be nested in an
      * explicit bz_lock). */

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "cond.h"
+#include "journal.h"
 #include "lock.h"
 #include "table.h"
 
@@ -19,6 +20,7 @@ struct bz_options {
     bool create;
     bz_lock_mode lock_mode;
     size_t cache_mb;       /* 0: BAZOOLA_CACHE_MB or the default */
+    bz_sync sync;
 };
 
 struct bz_db {
@@ -29,6 +31,8 @@ struct bz_db {
     bz_dirlock *lock;
     pid_t pid;             /* the opener: flock is shared across fork */
     struct bz_seg *seg;    /* shared mode: the directory's segment */
+    bz_sync sync;
+    bz_journal journal;    /* sync=full; used under the lock only */
 };
 
 /* Scratch of one operation (one per thread: lives on its stack). */

@@ -8,6 +8,7 @@
 
 #include "err.h"
 #include "fileio.h"
+#include "journal.h"
 #include "shm.h"
 
 struct bz_undo {
@@ -228,6 +229,7 @@ void bz__txn_begin(bz_txn *tx, uint64_t gen, struct bz_seg *seg, int dirfd)
 {
     tx->dirfd = dirfd;
     tx->batch = false;
+    tx->journal = NULL;
     tx->rec = NULL;
     tx->n = tx->cap = 0;
     tx->gen = gen;
@@ -276,9 +278,12 @@ static int txn_record(bz_txn *tx, bz_file *f, int64_t off, size_t len)
             return bz__err_os(EIO, "%s shrank while locked", f->name);
         }
     }
-    /* The crash-safe copy: in the segment, before the file changes. */
-    if (tx->seg && (rc = bz__seg_undo_add(tx->seg, tx->dirfd, f->slot, off,
-                                          size, u->old, u->len))) {
+    /* The crash-safe copies: in the segment, and on disk for sync=full,
+     * before the file changes. */
+    if ((tx->seg && (rc = bz__seg_undo_add(tx->seg, tx->dirfd, f->slot, off,
+                                           size, u->old, u->len))) ||
+        (tx->journal && (rc = bz__journal_add(tx->journal, tx->dirfd, f->name,
+                                              off, size, u->old, u->len)))) {
         free(u->old);
         return rc;
     }
@@ -334,6 +339,34 @@ int bz__txn_rollback(bz_txn *tx)
     atomic_store(&write_hook, h);
     bz__txn_end(tx);
     return first;
+}
+
+/* sync=full commit: the data on disk, then the in-memory log closed, then
+ * the journal emptied on disk (lockmgr/journal.h). */
+static int txn_sync(bz_txn *tx)
+{
+    for (size_t i = 0; i < tx->n; i++) {
+        bool seen = false;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = tx->rec[k].f == tx->rec[i].f;
+        if (!seen && fdatasync(tx->rec[i].f->fd) != 0)
+            return bz__err_os(errno, "cannot sync %s", tx->rec[i].f->name);
+    }
+    return BZ_OK;
+}
+
+int bz__txn_commit(bz_txn *tx)
+{
+    int rc = BZ_OK;
+    if (tx->journal && !tx->batch)
+        rc = txn_sync(tx);
+    if (rc)
+        return rc;
+    bz_journal *j = tx->batch ? NULL : tx->journal;
+    bz__txn_end(tx);
+    if (j && (rc = bz__journal_clear(j, tx->dirfd)))
+        return rc;
+    return BZ_OK;
 }
 
 void bz__txn_end(bz_txn *tx)

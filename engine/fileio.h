@@ -61,6 +61,7 @@ typedef struct bz_txn {
     bool marked;        /* the segment's undo log is open for us */
     bool batch;         /* part of a batch: the batch commits the log */
     int dirfd;
+    struct bz_journal *journal; /* sync=full: the on-disk undo journal */
 } bz_txn;
 
 void bz__txn_begin(bz_txn *tx, uint64_t gen, struct bz_seg *seg, int dirfd);
@@ -71,6 +72,10 @@ int bz__txn_truncate(bz_txn *tx, bz_file *f, int64_t size);
  * files may then be damaged: the error says so). */
 int bz__txn_rollback(bz_txn *tx);
 void bz__txn_end(bz_txn *tx);
+/* The operation succeeded: with sync=full make it durable (data, then the
+ * journal emptied); then end the transaction.  An error leaves it open for
+ * the caller to roll back. */
+int bz__txn_commit(bz_txn *tx);
 /* Move tx's records to the end of into (a batch's). */
 int bz__txn_absorb(bz_txn *into, bz_txn *tx);
 

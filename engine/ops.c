@@ -16,6 +16,7 @@
 
 #include "db.h"
 #include "err.h"
+#include "journal.h"
 #include "shm.h"
 
 /* ---- validation ---------------------------------------------------- */
@@ -276,13 +277,15 @@ static int prepare_write(bz_opctx *op, bz_table *t)
 
 static int finish_txn(bz_txn *tx, int rc)
 {
-    if (rc == BZ_OK) {
-        bz__txn_end(tx);
+    if (rc == BZ_OK && (rc = bz__txn_commit(tx)) == BZ_OK)
         return rc;
-    }
     /* Keep the message of the failure; report a failed undo on top. */
     char *m = strdup(bz_errmsg());
+    bz_journal *j = tx->batch ? NULL : tx->journal;
+    int dirfd = tx->dirfd;
     int rb = bz__txn_rollback(tx);
+    if (!rb && j)
+        rb = bz__journal_clear(j, dirfd);
     if (rb) {
         char *m2 = strdup(bz_errmsg());
         bz__err(BZ_EIO, "%s; and undoing the operation failed too, files may "
@@ -340,6 +343,8 @@ static int run_write(bz_db *db, const char *table, write_fn fn,
     bz_txn *batch = db->lock->batch;
     bz__txn_begin(&tx, op.gen, db->seg, db->dirfd);
     tx.batch = batch != NULL;
+    if (db->sync == BZ_SYNC_FULL)
+        tx.journal = batch && batch->journal ? batch->journal : &db->journal;
     if ((rc = bz__table_lookup(db, table, &t)) == BZ_OK)
         rc = fn(&op, t, &tx, a);
     /* In a batch a finished operation's undo records join the batch's: a

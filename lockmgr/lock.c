@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "journal.h"
 #include "lock.h"
 #include "shm.h"
 
@@ -290,6 +291,9 @@ int bz__lock_acquire(bz_dirlock *l)
             if (died)
                 bz__seg_note_owner_dead(l->seg);
             rc = bz__seg_recover(l->seg, l->dirfd, &done);
+            /* The segment's log covered everything the journal holds. */
+            if (!rc)
+                rc = bz__journal_discard(l->dirfd);
         }
         if (died)
             pthread_mutex_consistent(bz__seg_mutex(l->seg));

@@ -281,6 +281,7 @@ static int create_segment(bz_seg *s, const char *dir, dev_t dev, ino_t ino,
     bz__seg_layout(&sig, &s->lay);
     bz__seg_map_areas(s);
     seg_init(s, &sig, dev, ino, token);
+    s->created = true;
     return BZ_OK;
 }
 
@@ -730,4 +731,9 @@ void bz__seg_count_read(bz_seg *s, bool optimistic, bool retried)
         uatomic_inc(&l->read_retries);
     if (!optimistic)
         uatomic_inc(&l->read_fallbacks);
+}
+
+bool bz__seg_created(bz_seg *s)
+{
+    return s->created;
 }

@@ -29,6 +29,9 @@ void bz__seg_name(dev_t dev, ino_t ino, char *buf, size_t len);
  * cache_bytes only matters to the process that creates the segment. */
 int bz__seg_attach(const char *dir, dev_t dev, ino_t ino,
                    const uint64_t token[2], size_t cache_bytes, bz_seg **out);
+/* Did this process's attach create the segment (an earlier one, and any
+ * undo log in it, was lost)? */
+bool bz__seg_created(bz_seg *s);
 /* Leave the process slot and unmap; the last process out removes the
  * segment.  The caller holds the directory's flock. */
 void bz__seg_detach(bz_seg *s);

@@ -10,6 +10,7 @@
 #define BZ_SHM_INT_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -172,6 +173,7 @@ struct bz_seg {
     struct shm_undo *undo;
     char *data;
     int my_slot;                     /* our process slot                   */
+    bool created;                    /* this attach made the segment       */
 };
 
 void bz__seg_layout(const struct shm_signature *sig, struct shm_layout *lay);

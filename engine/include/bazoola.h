@@ -147,6 +147,15 @@ int bz_options_set_lock_mode(bz_options *o, bz_lock_mode mode);
  * the segment (0: BAZOOLA_CACHE_MB, which may be fractional, else 32). */
 int bz_options_set_cache_mb(bz_options *o, size_t mb);
 
+typedef enum bz_sync {
+    BZ_SYNC_OFF = 0,  /* an operation survives the death of any process
+                         (shared mode); a power cut may lose or tear it  */
+    BZ_SYNC_FULL = 1  /* also survives a power cut: the undo journal and
+                         the data are on disk before an operation returns */
+} bz_sync;
+/* Durability (lockmgr/README.md states the exact guarantees). */
+int bz_options_set_sync(bz_options *o, bz_sync sync);
+
 /* Open (and by default create) the data directory dir for schema.  The
  * schema is copied; the caller may free it after the call.  The schema is
  * recorded in dir/.schema; a table whose recorded definition differs, or

@@ -157,12 +157,14 @@ int bz__journal_recover(int dirfd, uint32_t *records)
         rc = bz__nomem();
         goto out;
     }
+    /* Records are packed, not aligned: headers are copied out. */
     for (size_t o = 0; o + sizeof(struct jrec) <= (size_t)st.st_size;) {
-        const struct jrec *r = (const void *)(buf + o);
-        size_t total = sizeof *r + r->name_len + r->len;
-        if (r->magic != REC_MAGIC || o + total > (size_t)st.st_size ||
-            rec_crc(r, (const char *)(r + 1),
-                    (const char *)(r + 1) + r->name_len) != r->crc)
+        struct jrec r;
+        memcpy(&r, buf + o, sizeof r);
+        size_t total = sizeof r + r.name_len + r.len;
+        if (r.magic != REC_MAGIC || o + total > (size_t)st.st_size ||
+            rec_crc(&r, buf + o + sizeof r, buf + o + sizeof r + r.name_len) !=
+                r.crc)
             break;
         if (n == cap) {
             size_t *m = realloc(at, (cap *= 2) * sizeof(*at));
@@ -177,9 +179,10 @@ int bz__journal_recover(int dirfd, uint32_t *records)
         o += total;
     }
     for (size_t i = n; i-- > 0 && !rc;) {
-        const struct jrec *r = (const void *)(buf + at[i]);
-        rc = apply(dirfd, r, (const char *)(r + 1),
-                   (const char *)(r + 1) + r->name_len);
+        struct jrec r;
+        memcpy(&r, buf + at[i], sizeof r);
+        rc = apply(dirfd, &r, buf + at[i] + sizeof r,
+                   buf + at[i] + sizeof r + r.name_len);
         if (!rc)
             (*records)++;
     }

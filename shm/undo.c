@@ -79,7 +79,8 @@ static int spill(bz_seg *s, int dirfd, const struct shm_undo_rec *r,
         return bz__nomem();
     }
     memcpy(buf, r, sizeof(*r));
-    memcpy(buf + sizeof(*r), old, r->len);
+    if (r->len)
+        memcpy(buf + sizeof(*r), old, r->len);
     ssize_t w = write(fd, buf, n);
     int e = errno;
     free(buf);

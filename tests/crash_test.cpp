@@ -714,16 +714,23 @@ int kill_hook(const char *, int64_t, size_t, uint64_t nth)
  * the first lock), compare, finish the script, compare again.  "OK before"
  * / "OK after", or what is wrong. */
 std::string verify_after_kill(const std::string &dir, size_t k,
-                              const std::vector<ScriptOp> &script, const Reference &ref)
+                              const std::vector<ScriptOp> &script, const Reference &ref,
+                              pid_t dead, uint64_t started_writes)
 {
     std::string err;
     Db db(open_db(dir, kKillSchema, &err));
     if (!db)
         return "reopen failed: " + err;
     bz_stats *st = nullptr;
-    uint64_t recoveries = 0;
+    uint64_t recoveries = 0, owner_dead = 0, records = 0, bytes = 0, at = 0;
+    int64_t logged_pid = 0;
+    size_t logged = 0;
     if (bz_stats_read(dir.c_str(), &st) == BZ_OK) {
         recoveries = bz_stats_recoveries(st);
+        owner_dead = bz_stats_lock(st, BZ_LSTAT_OWNER_DEAD);
+        logged = bz_stats_nrecoveries_logged(st);
+        if (logged)
+            bz_stats_recovery(st, 0, &logged_pid, &at, &records, &bytes);
         bz_stats_free(st);
     }
     Snapshot now = snapshot_dir(dir, true);
@@ -737,9 +744,17 @@ std::string verify_after_kill(const std::string &dir, size_t k,
                " (" + script[k].what + ")\n against before:\n" +
                diff_snapshots(ref.snaps[k], now) + " against after:\n" +
                diff_snapshots(ref.snaps[k + 1], now);
-    if (recoveries != 1)
-        return "bz_stats_recoveries is " + std::to_string(recoveries) +
-               " after one writer died mid-operation (expected 1)";
+    if (recoveries != 1 || owner_dead != 1 || logged != 1)
+        return "after one writer died mid-operation: bz_stats_recoveries " +
+               std::to_string(recoveries) + ", owner-dead " + std::to_string(owner_dead) +
+               ", recoveries logged " + std::to_string(logged) + " (expected 1, 1, 1)";
+    /* The log names the dead writer; it undid at most one record per write
+     * the operation had started (write N's record is taken before the
+     * hook runs). */
+    if (logged_pid != dead || records < 1 || records > started_writes)
+        return "the recovery log says pid " + std::to_string(logged_pid) + " with " +
+               std::to_string(records) + " records undone; expected pid " +
+               std::to_string(dead) + " and 1.." + std::to_string(started_writes);
     std::string c = check_dir(dir, kKillSchema, kKillExplicitFrom);
     if (!c.empty())
         return "recovered files are inconsistent: " + c;
@@ -856,7 +871,8 @@ void kill_at_every_write(bool sigkill)
         ASSERT_EQ(0, pipe(v));
         pid_t vpid = spawn_child([&] {
             close(v[0]);
-            std::string r = verify_after_kill(dir.path(), op, script, ref);
+            std::string r = verify_after_kill(dir.path(), op, script, ref, pid,
+                                              n - ref.writes_before[op]);
             return write_all_fd(v[1], r) ? 0 : 14;
         });
         ASSERT_GT(vpid, 0);
@@ -1064,6 +1080,16 @@ TEST(DeadHolder, HolderKilledWhileFourWait)
     bz_stats *st = nullptr;
     ASSERT_EQ(BZ_OK, bz_stats_read(dir.c_str(), &st)) << bz_errmsg();
     EXPECT_GE(bz_stats_recoveries(st), 1u);
+    EXPECT_GE(bz_stats_lock(st, BZ_LSTAT_OWNER_DEAD), 1u);
+    /* The newest logged recovery is H's: its seqnum, text and free-stack
+     * writes (and the record of the row write it paused before) undone. */
+    ASSERT_GE(bz_stats_nrecoveries_logged(st), 1u);
+    int64_t rpid = 0;
+    uint64_t at = 0, records = 0, bytes = 0;
+    ASSERT_EQ(BZ_OK, bz_stats_recovery(st, 0, &rpid, &at, &records, &bytes));
+    EXPECT_EQ(static_cast<int64_t>(h), rpid);
+    EXPECT_GE(records, 3u);
+    EXPECT_LE(records, 4u);
     bz_stats_free(st);
 }
 

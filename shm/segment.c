@@ -537,25 +537,37 @@ int bz__seg_check_file(bz_seg *s, int slot, int dirfd, const char *name,
 
 /* ---- statistics ------------------------------------------------------ */
 
-int bz__seg_snapshot(dev_t dev, ino_t ino, struct bz_seg_snapshot *out)
+/* Map a directory's existing segment for statistics, without attaching
+ * (no process slot).  BZ_ENOTFOUND when there is none; BZ_EINVAL when it
+ * is not usable. */
+static int open_for_stats(dev_t dev, ino_t ino, bz_seg *s)
 {
-    memset(out, 0, sizeof(*out));
-    bz_seg s = {0};
-    s.fd = -1;
-    bz__seg_name(dev, ino, s.name, sizeof s.name);
+    memset(s, 0, sizeof(*s));
+    s->fd = -1;
+    bz__seg_name(dev, ino, s->name, sizeof s->name);
     enum verdict v;
     char why[160];
-    int rc = open_existing(&s, "the data directory", &v, why, sizeof why);
+    int rc = open_existing(s, "the data directory", &v, why, sizeof why);
     if (rc == BZ_ENOTFOUND)
-        return bz__err(BZ_ENOTFOUND, "no shared segment %s", s.name);
+        return bz__err(BZ_ENOTFOUND, "no shared segment %s", s->name);
     if (rc)
         return rc;
     if (v != SEG_OK) {
-        seg_unmap(&s);
-        close(s.fd);
+        seg_unmap(s);
+        close(s->fd);
         return bz__err(BZ_EINVAL, "the shared segment %s is unusable: %s",
-                       s.name, why);
+                       s->name, why);
     }
+    return BZ_OK;
+}
+
+int bz__seg_snapshot(dev_t dev, ino_t ino, struct bz_seg_snapshot *out)
+{
+    memset(out, 0, sizeof(*out));
+    bz_seg s;
+    int rc = open_for_stats(dev, ino, &s);
+    if (rc)
+        return rc;
     struct shm_header *h = s.h;
     snprintf(out->name, sizeof out->name, "%s", s.name);
     out->size = h->sig.total_size;
@@ -635,42 +647,31 @@ void bz__seg_snapshot_free(struct bz_seg_snapshot *snap)
 
 int bz__seg_reset(dev_t dev, ino_t ino)
 {
-    bz_seg s = {0};
-    s.fd = -1;
-    bz__seg_name(dev, ino, s.name, sizeof s.name);
-    enum verdict v;
-    char why[160];
-    int rc = open_existing(&s, "the data directory", &v, why, sizeof why);
-    if (rc == BZ_ENOTFOUND)
-        return bz__err(BZ_ENOTFOUND, "no shared segment %s", s.name);
+    bz_seg s;
+    int rc = open_for_stats(dev, ino, &s);
     if (rc)
         return rc;
-    if (v == SEG_OK) {
+    for (int k = 0; k < BZ_C__COUNT; k++)
+        uatomic_set(&s.h->c[k], 0);
+    uatomic_set(&s.h->recoveries, 0);
+    struct shm_lock *l = &s.h->lock;
+    uatomic_set(&l->acquisitions, 0);
+    uatomic_set(&l->contended, 0);
+    uatomic_set(&l->wait_ns, 0);
+    uatomic_set(&l->wait_max_ns, 0);
+    uatomic_set(&l->hold_ns, 0);
+    uatomic_set(&l->read_retries, 0);
+    uatomic_set(&l->read_fallbacks, 0);
+    uatomic_set(&l->owner_dead, 0);
+    for (int k = 0; k < BZ_SHM_WAIT_BUCKETS; k++)
+        uatomic_set(&l->wait_hist[k], 0);
+    uint32_t nf = s.h->nfiles;
+    for (uint32_t i = 0; i < nf && i < s.h->sig.max_files; i++)
         for (int k = 0; k < BZ_C__COUNT; k++)
-            uatomic_set(&s.h->c[k], 0);
-        uatomic_set(&s.h->recoveries, 0);
-        struct shm_lock *l = &s.h->lock;
-        uatomic_set(&l->acquisitions, 0);
-        uatomic_set(&l->contended, 0);
-        uatomic_set(&l->wait_ns, 0);
-        uatomic_set(&l->wait_max_ns, 0);
-        uatomic_set(&l->hold_ns, 0);
-        uatomic_set(&l->read_retries, 0);
-        uatomic_set(&l->read_fallbacks, 0);
-        uatomic_set(&l->owner_dead, 0);
-        for (int k = 0; k < BZ_SHM_WAIT_BUCKETS; k++)
-            uatomic_set(&l->wait_hist[k], 0);
-        uint32_t nf = s.h->nfiles;
-        for (uint32_t i = 0; i < nf && i < s.h->sig.max_files; i++)
-            for (int k = 0; k < BZ_C__COUNT; k++)
-                uatomic_set(&s.files[i].c[k], 0);
-    } else {
-        rc = bz__err(BZ_EINVAL, "the shared segment %s is unusable: %s",
-                     s.name, why);
-    }
+            uatomic_set(&s.files[i].c[k], 0);
     seg_unmap(&s);
     close(s.fd);
-    return rc;
+    return BZ_OK;
 }
 
 /* ---- the writer lock's shared half --------------------------------- */

@@ -17,10 +17,7 @@ using namespace bzt;
 
 namespace {
 
-const bool kSharedMode = [] {
-    unsetenv("BAZOOLA_LOCK_MODE");
-    return true;
-}();
+const bool kSharedMode = force_shared_mode();
 
 const char *const kSchema =
     "a: id PK, name CHAR(8)\n"

@@ -51,23 +51,9 @@
 
 using namespace bzt;
 
-extern "C" {
-/* The engine's fault-injection hook (engine/fileio.h): called before every
- * file write or truncate with a running count nth from 1 (reset when the
- * hook is set); non-zero fails that write with that errno. */
-typedef int (*bz_write_hook)(const char *file, int64_t off, size_t len,
-                             uint64_t nth);
-void bz__set_write_hook(bz_write_hook hook);
-}
-
 namespace {
 
-/* Crash atomicity is promised in shared mode only: a suite-wide
- * BAZOOLA_LOCK_MODE=flock run must not weaken these tests. */
-const bool kSharedMode = [] {
-    unsetenv("BAZOOLA_LOCK_MODE");
-    return true;
-}();
+const bool kSharedMode = force_shared_mode();
 
 constexpr int kChildTimeoutMs = 60000;
 

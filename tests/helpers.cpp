@@ -898,3 +898,11 @@ bool run_process(const std::vector<std::string> &argv, const std::string &in_dat
 }
 
 } // namespace bzt
+
+namespace bzt {
+bool force_shared_mode()
+{
+    unsetenv("BAZOOLA_LOCK_MODE");
+    return true;
+}
+} // namespace bzt

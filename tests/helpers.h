@@ -22,7 +22,22 @@
 #include <utility>
 #include <vector>
 
+/* The engine's fault-injection hook (engine/fileio.h), internal but
+ * linked into the tests: called before every file write or truncate with a
+ * running count nth from 1 (reset when the hook is set); a non-zero return
+ * fails that write with that errno; the hook may also end the process. */
+extern "C" {
+typedef int (*bz_write_hook)(const char *file, int64_t off, size_t len,
+                             uint64_t nth);
+void bz__set_write_hook(bz_write_hook hook);
+}
+
 namespace bzt {
+
+/* For suites about shared mode (the segment, crash atomicity): a
+ * suite-wide BAZOOLA_LOCK_MODE=flock run must not turn them into flock
+ * tests.  Call from a static initializer; returns true. */
+bool force_shared_mode();
 
 /* ------------------------------------------------------------------ */
 /* Owning handles for the C objects. */

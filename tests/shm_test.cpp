@@ -23,22 +23,9 @@
 
 using namespace bzt;
 
-extern "C" {
-/* The engine's fault-injection hook (engine/fileio.h), for killing a
- * writer in the middle of an operation. */
-typedef int (*bz_write_hook)(const char *file, int64_t off, size_t len,
-                             uint64_t nth);
-void bz__set_write_hook(bz_write_hook hook);
-}
-
 namespace {
 
-/* These tests are about the shared segment: a BAZOOLA_LOCK_MODE=flock run
- * of the whole suite must not turn them off. */
-const bool kSharedMode = [] {
-    unsetenv("BAZOOLA_LOCK_MODE");
-    return true;
-}();
+const bool kSharedMode = force_shared_mode();
 
 std::string seg_name(const std::string &dir)
 {

@@ -16,18 +16,9 @@
 
 using namespace bzt;
 
-extern "C" {
-typedef int (*bz_write_hook)(const char *file, int64_t off, size_t len,
-                             uint64_t nth);
-void bz__set_write_hook(bz_write_hook hook);
-}
-
 namespace {
 
-const bool kSharedMode = [] {
-    unsetenv("BAZOOLA_LOCK_MODE");
-    return true;
-}();
+const bool kSharedMode = force_shared_mode();
 
 const char *const kSchema = "t: id PK, n INT, body TEXT NULL\n";
 

@@ -3,7 +3,7 @@
 # Idempotent and quiet when everything is there.
 set -eu
 PKGS="cmake make gcc g++ pkg-config libgtest-dev liburcu-dev libjemalloc-dev
-      libjansson-dev libunistring-dev"
+      libjansson-dev libunistring-dev libsqlite3-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -1,0 +1,309 @@
+/*
+ * report.c - the terminal table, results.csv, summary.md and the plots.
+ *
+ * results.csv has exactly the columns
+ *   workload,engine,mode,kind,workers,ops_per_s,p50_us,p99_us,lock_wait_pct
+ * with ops_per_s the median over the reps; a failed configuration keeps its
+ * row with empty numbers.  The terminal also shows min and max.
+ *
+ * lock_wait_pct is empty ("-" on the terminal) for now.
+ * TODO(lockmgr): fill it from the bz_stats lock counters (acquisitions,
+ * contended acquisitions, total wait time) once the lock manager publishes
+ * them: snapshot them with bz_stats_read() before and after the timed
+ * windows and report wait time / (workers * timed seconds).  SQLite has no
+ * such counter; its rows stay empty.
+ */
+#include <errno.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "bench.h"
+
+extern char **environ;
+
+/* ------------------------------------------------------------------ */
+/* The terminal table. */
+void report_header(FILE *f)
+{
+    fprintf(f, "%-10s %-7s %-13s %-9s %3s %11s  %-25s %9s %9s %5s\n",
+            "workload", "engine", "mode", "kind", "w", "ops/s",
+            "[min .. max]", "p50 us", "p99 us", "lock%");
+}
+
+void report_row(FILE *f, const struct bench_result *r)
+{
+    fprintf(f, "%-10s %-7s %-13s %-9s %3d ", r->workload, r->engine, r->mode,
+            r->kind, r->workers);
+    if (!r->ok) {
+        fprintf(f, "FAILED: %s\n", r->err);
+        return;
+    }
+    char range[64];
+    snprintf(range, sizeof range, "[%.0f .. %.0f]", r->min, r->max);
+    fprintf(f, "%11.0f  %-25s %9.1f %9.1f %5s\n", r->median, range, r->p50_us,
+            r->p99_us, "-");
+    fflush(f);
+}
+
+/* ------------------------------------------------------------------ */
+/* The summary: rows workload x kind x workers, a column per engine/mode. */
+struct col {
+    const char *engine, *mode;
+};
+
+static size_t columns(const struct bench_result *rs, size_t n, struct col *c,
+                      size_t max)
+{
+    size_t nc = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t j = 0;
+        while (j < nc && !(strcmp(c[j].engine, rs[i].engine) == 0 &&
+                           strcmp(c[j].mode, rs[i].mode) == 0))
+            j++;
+        if (j == nc && nc < max)
+            c[nc++] = (struct col){ rs[i].engine, rs[i].mode };
+    }
+    return nc;
+}
+
+static const struct bench_result *
+find(const struct bench_result *rs, size_t n, const char *wl, const char *kind,
+     int workers, const struct col *c)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(rs[i].workload, wl) == 0 && strcmp(rs[i].kind, kind) == 0 &&
+            rs[i].workers == workers && strcmp(rs[i].engine, c->engine) == 0 &&
+            strcmp(rs[i].mode, c->mode) == 0)
+            return &rs[i];
+    return NULL;
+}
+
+void report_summary(FILE *f, const struct bench_result *rs, size_t n,
+                    int markdown)
+{
+    struct col c[16];
+    size_t nc = columns(rs, n, c, 16);
+    char name[48];
+    if (markdown) {
+        fprintf(f, "| workload | kind | workers |");
+        for (size_t j = 0; j < nc; j++)
+            fprintf(f, " %s %s |", c[j].engine, c[j].mode);
+        fprintf(f, "\n|---|---|--:|");
+        for (size_t j = 0; j < nc; j++)
+            fprintf(f, "--:|");
+        fprintf(f, "\n");
+    } else {
+        fprintf(f, "%-10s %-9s %3s", "workload", "kind", "w");
+        for (size_t j = 0; j < nc; j++) {
+            snprintf(name, sizeof name, "%s %s", c[j].engine, c[j].mode);
+            fprintf(f, " %20s", name);
+        }
+        fprintf(f, "\n");
+    }
+    /* Workers in increasing order, as they appear. */
+    int ws[BENCH_MAX_WORKERS], nw = 0;
+    for (size_t i = 0; i < n; i++) {
+        int k = 0;
+        while (k < nw && ws[k] != rs[i].workers)
+            k++;
+        if (k == nw && nw < BENCH_MAX_WORKERS)
+            ws[nw++] = rs[i].workers;
+    }
+    for (int a = 1; a < nw; a++)
+        for (int b = a; b > 0 && ws[b - 1] > ws[b]; b--) {
+            int t = ws[b];
+            ws[b] = ws[b - 1];
+            ws[b - 1] = t;
+        }
+    for (int wl = 0; wl < WL__COUNT; wl++)
+        for (int k = 0; k < KIND__COUNT; k++)
+            for (int w = 0; w < nw; w++) {
+                const char *wn = bench_wl_names[wl], *kn = bench_kind_names[k];
+                int any = 0;
+                for (size_t j = 0; j < nc; j++)
+                    any |= find(rs, n, wn, kn, ws[w], &c[j]) != NULL;
+                if (!any)
+                    continue;
+                if (markdown)
+                    fprintf(f, "| %s | %s | %d |", wn, kn, ws[w]);
+                else
+                    fprintf(f, "%-10s %-9s %3d", wn, kn, ws[w]);
+                for (size_t j = 0; j < nc; j++) {
+                    const struct bench_result *r = find(rs, n, wn, kn, ws[w],
+                                                        &c[j]);
+                    char cell[32];
+                    if (!r)
+                        snprintf(cell, sizeof cell, "-");
+                    else if (!r->ok)
+                        snprintf(cell, sizeof cell, "FAILED");
+                    else
+                        snprintf(cell, sizeof cell, "%.0f", r->median);
+                    if (markdown)
+                        fprintf(f, " %s |", cell);
+                    else
+                        fprintf(f, " %20s", cell);
+                }
+                fprintf(f, "\n");
+            }
+}
+
+/* ------------------------------------------------------------------ */
+int report_csv(const char *path, const struct bench_result *rs, size_t n)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "workload,engine,mode,kind,workers,ops_per_s,p50_us,p99_us,"
+               "lock_wait_pct\n");
+    for (size_t i = 0; i < n; i++) {
+        const struct bench_result *r = &rs[i];
+        fprintf(f, "%s,%s,%s,%s,%d,", r->workload, r->engine, r->mode, r->kind,
+                r->workers);
+        if (r->ok)
+            fprintf(f, "%.1f,%.2f,%.2f,\n", r->median, r->p50_us, r->p99_us);
+        else
+            fprintf(f, ",,,\n");
+    }
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Plots. */
+
+/* s as a gnuplot single-quoted string ('' stands for a quote). */
+static void gp_quote(FILE *f, const char *s)
+{
+    fputc('\'', f);
+    for (; *s; s++) {
+        if (*s == '\'')
+            fputc('\'', f);
+        fputc(*s, f);
+    }
+    fputc('\'', f);
+}
+
+/* A colour per engine/mode, the same in every plot. */
+static const char *colour_of(const char *engine, const char *mode)
+{
+    static const char *const known[][2] = {
+        { "bazoola flock", "#9400d3" },  { "bazoola shared", "#009e73" },
+        { "sqlite off", "#0072b2" },     { "sqlite normal", "#e69f00" },
+        { "bazoola shared+glibc", "#000000" },
+    };
+    char name[64];
+    snprintf(name, sizeof name, "%s %s", engine, mode);
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strcmp(name, known[i][0]) == 0)
+            return known[i][1];
+    return "#808080";
+}
+
+static int write_script(const char *path, const char *dir,
+                        const struct bench_result *rs, size_t n)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "# Made by bzbench: ops/s against workers, one PNG per "
+               "workload.\n"
+               "if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
+               "  set terminal pngcairo size 900,560 noenhanced font ',10'\n"
+               "} else {\n"
+               "  set terminal png size 900,560 noenhanced\n"
+               "}\n"
+               "set logscale x 2\nset logscale y 10\nset grid\n"
+               "set key outside right top\nset xlabel 'workers'\n"
+               "set ylabel 'ops/s (median of the reps, log scale)'\n");
+    struct col c[16];
+    size_t nc = columns(rs, n, c, 16);
+    int ws[BENCH_MAX_WORKERS], nw = 0, maxw = 1;
+    for (size_t i = 0; i < n; i++) {
+        int k = 0;
+        while (k < nw && ws[k] != rs[i].workers)
+            k++;
+        if (k == nw && nw < BENCH_MAX_WORKERS)
+            ws[nw++] = rs[i].workers;
+        if (rs[i].workers > maxw)
+            maxw = rs[i].workers;
+    }
+    fprintf(f, "set xrange [0.8:%g]\nset xtics (", maxw * 1.25);
+    for (int k = 0; k < nw; k++)
+        fprintf(f, "%s%d", k ? ", " : "", ws[k]);
+    fprintf(f, ")\n");
+    for (int wl = 0; wl < WL__COUNT; wl++) {
+        const char *wn = bench_wl_names[wl];
+        int series = 0;
+        char plot[4096];
+        size_t pl = 0;
+        for (size_t j = 0; j < nc; j++)
+            for (int k = 0; k < KIND__COUNT; k++) {
+                const char *kn = bench_kind_names[k];
+                int pts = 0;
+                for (size_t i = 0; i < n; i++) {
+                    const struct bench_result *r = &rs[i];
+                    if (!r->ok || strcmp(r->workload, wn) ||
+                        strcmp(r->kind, kn) || strcmp(r->engine, c[j].engine) ||
+                        strcmp(r->mode, c[j].mode))
+                        continue;
+                    if (pts++ == 0)
+                        fprintf(f, "$%s_%d << EOD\n", wn, series);
+                    fprintf(f, "%d %.1f\n", r->workers, r->median);
+                }
+                if (!pts)
+                    continue;
+                fprintf(f, "EOD\n");
+                if (pl < sizeof plot)
+                    pl += (size_t)snprintf(plot + pl, sizeof plot - pl,
+                                 "%s$%s_%d using 1:2 with linespoints lw 2 "
+                                 "lc rgb '%s' dt %d pt %d title '%s %s %s'",
+                                 series ? ", \\\n  " : "", wn, series,
+                                 colour_of(c[j].engine, c[j].mode),
+                                 k == KIND_THREADS ? 1 : 2,
+                                 k == KIND_THREADS ? 7 : 6, c[j].engine,
+                                 c[j].mode, kn);
+                series++;
+            }
+        if (!series)
+            continue;
+        char out[4096];
+        snprintf(out, sizeof out, "%s/%s.png", dir, wn);
+        fprintf(f, "set output ");
+        gp_quote(f, out);
+        fprintf(f, "\nset title '%s: %s'\nplot %s\nunset output\n", wn,
+                bench_wl_help[wl], plot);
+    }
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+int report_plots(const char *dir, const struct bench_result *rs, size_t n)
+{
+    char script[4096];
+    snprintf(script, sizeof script, "%s/plots.gp", dir);
+    if (write_script(script, dir, rs, n)) {
+        fprintf(stderr, "bzbench: %s: %s\n", script, strerror(errno));
+        return -1;
+    }
+    char *argv[] = { "gnuplot", script, NULL };
+    pid_t pid;
+    int e = posix_spawnp(&pid, "gnuplot", NULL, NULL, argv, environ);
+    if (e == ENOENT) {
+        printf("note: gnuplot is not installed (Debian: apt-get install "
+               "gnuplot-nox): no plots; %s is kept for later\n", script);
+        return 1;
+    }
+    if (e) {
+        fprintf(stderr, "bzbench: gnuplot: %s\n", strerror(e));
+        return -1;
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fprintf(stderr, "bzbench: gnuplot %s failed\n", script);
+        return -1;
+    }
+    return 0;
+}

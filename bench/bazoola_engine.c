@@ -226,6 +226,14 @@ static int bzc_update_qty(void *conn, int64_t id, int64_t qty, int *found,
     return rc && rc != BZ_ENOTFOUND ? fail(err, "update_by_id") : 0;
 }
 
+static int bzc_lock_cycle(void *conn, char *err)
+{
+    struct bzc *c = conn;
+    if (bz_lock(c->db) || bz_unlock(c->db))
+        return fail(err, "lock");
+    return 0;
+}
+
 static int bzc_delete(void *conn, int64_t id, int *found, char *err)
 {
     struct bzc *c = conn;
@@ -287,6 +295,7 @@ const struct bench_engine bench_bazoola = {
     .read = bzc_read,
     .insert = bzc_insert,
     .update_qty = bzc_update_qty,
+    .lock_cycle = bzc_lock_cycle,
     .delete = bzc_delete,
     .scan = bzc_scan,
     .restore = bzc_restore,

@@ -73,6 +73,8 @@ struct bench_engine {
      * of their ids (each row is read). */
     int (*scan)(void *conn, const char *needle, long *matches, int64_t *idsum,
                 char *err);
+    /* Take the writer lock and give it back (the handoff's cost). */
+    int (*lock_cycle)(void *conn, char *err);
     /* Empty items and load them again, so that every insert configuration
      * starts from the same files (cleanup, not timed). */
     int (*restore)(void *conn, char *err);
@@ -96,7 +98,7 @@ struct bench_target {
 /* Workloads (workloads.c), in the order they are presented. */
 enum bench_wl {
     WL_READ, WL_READ_JOIN, WL_INSERT, WL_UPDATE, WL_CHURN, WL_SCAN,
-    WL_MIX90, WL_MIX50, WL__COUNT
+    WL_MIX90, WL_MIX50, WL_LOCK, WL__COUNT
 };
 
 extern const char *const bench_wl_names[WL__COUNT];

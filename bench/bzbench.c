@@ -66,7 +66,7 @@ static void usage(FILE *f)
 "synchronous off/normal), threads and processes, on one data set.\n"
 "\n"
 "  --quick            CI smoke: workers 1,2,4, 0.2 s windows, 1 rep\n"
-"  --workloads LIST   read,read_join,insert,update,churn,scan,mix90,mix50\n"
+"  --workloads LIST   read,read_join,insert,update,churn,scan,mix90,mix50,lock\n"
 "                     (default: all)\n"
 "  --engines LIST     flock,shared,off,normal,glibc; 'bazoola' is\n"
 "                     flock,shared,glibc, 'sqlite' is off,normal, 'all'\n"
@@ -220,7 +220,7 @@ static int parse(int argc, char **argv, struct opts *o)
         else
             return bad("%s needs a value", a);
     }
-    if (each(wls ? wls : "read,read_join,insert,update,churn,scan,mix90,mix50",
+    if (each(wls ? wls : "read,read_join,insert,update,churn,scan,mix90,mix50,lock",
              add_workload, o) ||
         each(engines ? engines : "all", add_engine, o) ||
         each(o->kinds_arg ? o->kinds_arg : "threads,processes", add_kind, o) ||

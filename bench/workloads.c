@@ -23,7 +23,8 @@
 #include "bench.h"
 
 const char *const bench_wl_names[WL__COUNT] = {
-    "read", "read_join", "insert", "update", "churn", "scan", "mix90", "mix50"
+    "read", "read_join", "insert", "update", "churn", "scan", "mix90", "mix50",
+    "lock"
 };
 
 const char *const bench_wl_help[WL__COUNT] = {
@@ -35,11 +36,12 @@ const char *const bench_wl_help[WL__COUNT] = {
     "full scan: titles containing \"" BENCH_NEEDLE "\", any case (1% match)",
     "90% read, 10% update",
     "50% read, 50% update",
+    "take the writer lock and release it (contended: the handoff's cost)",
 };
 
 const enum bench_wl bench_wl_run_order[WL__COUNT] = {
     WL_READ, WL_READ_JOIN, WL_SCAN, WL_UPDATE, WL_CHURN, WL_MIX90, WL_MIX50,
-    WL_INSERT
+    WL_LOCK, WL_INSERT
 };
 
 int bench_wl_find(const char *name)
@@ -210,6 +212,8 @@ int bench_wl_step(enum bench_wl wl, struct bench_worker *w)
         return bench_rnd(&w->rng) % 100 < 90 ? do_read(w, 0) : do_update(w);
     case WL_MIX50:
         return bench_rnd(&w->rng) % 100 < 50 ? do_read(w, 0) : do_update(w);
+    case WL_LOCK:
+        return w->t->ops->lock_cycle(w->conn, w->err);
     case WL__COUNT:
         break;
     }

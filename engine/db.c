@@ -481,7 +481,7 @@ int bz_lock(bz_db *db)
      * any of the handle's files are looked for now (shm/README.md). */
     if (db->seg && bz__lock_depth(db->lock) == 1) {
         for (int i = 0; i < db->schema->ntables && !rc; i++)
-            rc = bz__table_check_files(&db->tables[i], db->dirfd, true);
+            rc = bz__table_check_files(&db->tables[i], db->dirfd, false);
         if (rc)
             bz__lock_release(db->lock);
     }

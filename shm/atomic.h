@@ -20,6 +20,23 @@
 #define LD_ACQ(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
 #define ST_REL(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
 
+/* The two halves of a sequence lock.  BZ_STORE_THEN_FENCE stores v and keeps
+ * every later store after it (the writer's "now odd"); BZ_FENCE_THEN_LOAD
+ * keeps every earlier load before the load of x (the reader's recheck).
+ * ThreadSanitizer does not model standalone fences, so its builds use
+ * read-modify-writes with the same ordering instead: slower, and only
+ * there. */
+#if defined(__SANITIZE_THREAD__)
+#define BZ_STORE_THEN_FENCE(x, v) \
+    ((void)__atomic_exchange_n(&(x), (v), __ATOMIC_ACQ_REL))
+#define BZ_FENCE_THEN_LOAD(x) __atomic_fetch_add(&(x), 0, __ATOMIC_ACQ_REL)
+#else
+#define BZ_STORE_THEN_FENCE(x, v) \
+    (ST(x, v), __atomic_thread_fence(__ATOMIC_RELEASE))
+#define BZ_FENCE_THEN_LOAD(x) \
+    (__atomic_thread_fence(__ATOMIC_ACQUIRE), LD(x))
+#endif
+
 /* Copy out of / into frame bytes, word by word where aligned. */
 static inline void bz__copy_out(void *dst, const char *src, size_t len)
 {

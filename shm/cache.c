@@ -117,8 +117,7 @@ void bz__cache_init(bz_seg *s)
 /* Frame versions: odd while the frame changes owner. */
 static void frame_change_begin(struct shm_frame *fr)
 {
-    ST(fr->version, LD(fr->version) + 1);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
+    BZ_STORE_THEN_FENCE(fr->version, LD(fr->version) + 1);
 }
 
 static void frame_change_end(struct shm_frame *fr)
@@ -311,8 +310,7 @@ int bz__seg_read_opt(bz_seg *s, int slot, int64_t off, void *buf, size_t len,
         if (n > len - *got)
             n = len - *got;
         bz__copy_out(out + *got, s->data + (size_t)idx * BZ_SHM_PAGE + in, n);
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        if (LD(fr->version) != v1)
+        if (BZ_FENCE_THEN_LOAD(fr->version) != v1)
             return BZ_SEG_RETRY;
         /* Only write the shared line when the bit is clear. */
         if (!LD(fr->ref))

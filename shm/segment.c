@@ -720,9 +720,7 @@ uint64_t bz__seg_read_begin(bz_seg *s)
 
 bool bz__seg_read_valid(bz_seg *s, uint64_t seq)
 {
-    __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    return !(seq & 1) &&
-           __atomic_load_n(&s->h->lock.seq, __ATOMIC_RELAXED) == seq;
+    return !(seq & 1) && BZ_FENCE_THEN_LOAD(s->h->lock.seq) == seq;
 }
 
 void bz__seg_count_read(bz_seg *s, bool optimistic, bool retried)

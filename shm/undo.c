@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <urcu/uatomic.h>
 
+#include "atomic.h"
 #include "err.h"
 #include "shm_int.h"
 
@@ -52,9 +53,8 @@ void bz__seg_write_begin(bz_seg *s)
     u->used = 0;
     u->spilled = 0;
     u->pid = bz__pid();
-    uint64_t seq = __atomic_load_n(&s->h->lock.seq, __ATOMIC_RELAXED);
-    __atomic_store_n(&s->h->lock.seq, seq | 1, __ATOMIC_RELAXED);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
+    uint64_t seq = LD(s->h->lock.seq);
+    BZ_STORE_THEN_FENCE(s->h->lock.seq, seq | 1);
     __atomic_store_n(&u->active, 1, __ATOMIC_RELEASE);
 }
 
@@ -124,9 +124,10 @@ void bz__seg_write_end(bz_seg *s, int dirfd)
     u->spilled = 0;
     if (spilled)
         unlinkat(dirfd, SPILL_FILE, 0);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
-    uint64_t seq = __atomic_load_n(&s->h->lock.seq, __ATOMIC_RELAXED);
-    __atomic_store_n(&s->h->lock.seq, (seq | 1) + 1, __ATOMIC_RELEASE);
+    /* A release store: every change of the write is visible before the
+     * number turns even. */
+    uint64_t seq = LD(s->h->lock.seq);
+    ST_REL(s->h->lock.seq, (seq | 1) + 1);
 }
 
 bool bz__seg_write_active(bz_seg *s)

@@ -281,10 +281,13 @@ TEST_F(ToolsTest, BzstatShowsTheLiveSegmentResetsAndSeesItGo)
 TEST_F(ToolsTest, BzstatWatchPrintsSnapshotsUntilInterrupted)
 {
     /* Not a terminal: snapshots separated by a blank line, no ANSI codes.
-     * timeout(1) interrupts it as a user would. */
+     * timeout(1) stops it as a service manager would (SIGTERM: a background
+     * job, as under CI, may have SIGINT ignored), and kills it if it does
+     * not stop. */
     std::vector<std::string> argv{"/usr/bin/timeout", "--preserve-status",
-                                  "-s", "INT", "1.5", BZ_BZSTAT_PATH,
-                                  "--watch", "0.2", tmp_.path()};
+                                  "-k", "10", "-s", "TERM", "1.5",
+                                  BZ_BZSTAT_PATH, "--watch", "0.2",
+                                  tmp_.path()};
     if (!file_exists(argv[0]))
         GTEST_SKIP() << "no /usr/bin/timeout";
     std::string out, err;

@@ -727,13 +727,19 @@ static void sleep_until(double deadline)
     }
 }
 
-static int watch(const struct options *o)
+/* Installed first thing in main: a signal that came before would be lost
+ * if it was ignored (a background job's SIGINT is), or kill us if not.
+ * No SA_RESTART: nanosleep must return so the loop sees the flag. */
+static void catch_signals(void)
 {
-    struct sigaction sa = { .sa_handler = on_signal }; /* no SA_RESTART */
+    struct sigaction sa = { .sa_handler = on_signal };
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+}
 
+static int watch(const struct options *o)
+{
     int tty = isatty(STDOUT_FILENO) && !o->json;
     bz_stats *prev = NULL;
     double prev_t = 0, next = monotonic_s();
@@ -915,6 +921,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 int main(int argc, char **argv)
 {
     struct options o;
+    catch_signals();
     int status = parse_args(argc, argv, &o);
     if (status >= 0)
         return status;

@@ -55,12 +55,6 @@ int bz__dec_int(const char *src, bool *null, int64_t *v)
     return 0;
 }
 
-bool bz__row_is_deleted(const bz_tdef *t, const char *row)
-{
-    (void)t;
-    return row[0] == '*';
-}
-
 void bz__enc_deleted_row(const bz_tdef *t, char *row)
 {
     memset(row, '*', (size_t)t->row_size - 1);

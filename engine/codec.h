@@ -39,7 +39,6 @@ int bz__dec_uint_padded(const char *src, size_t len, int64_t *v);
  * 1 for a deleted row, or -1 with *bad_field set (-1 for the row framing). */
 int bz__dec_row(const bz_tdef *t, const char *row, bz_fval *vals,
                 int *bad_field);
-bool bz__row_is_deleted(const bz_tdef *t, const char *row);
 void bz__enc_deleted_row(const bz_tdef *t, char *row);
 
 bool bz__utf8_valid(const char *s, size_t len);

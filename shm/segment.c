@@ -155,7 +155,6 @@ static void seg_init(bz_seg *s, const struct shm_signature *sig, dev_t dev,
     h->dir_token[0] = token[0];
     h->dir_token[1] = token[1];
     h->created_at = (uint64_t)time(NULL);
-    h->writer_pid = 0;
     memset(s->procs, 0, (size_t)sig->max_procs * sizeof(struct shm_proc));
     memset(s->files, 0, (size_t)sig->max_files * sizeof(struct shm_file));
     memset(s->undo, 0, sizeof(*s->undo));

@@ -17,7 +17,7 @@
 #include "shm.h"
 
 #define BZ_SHM_MAGIC "BZSHM\0v1"
-#define BZ_SHM_VERSION 2
+#define BZ_SHM_VERSION 3
 #define BZ_SHM_CACHE_LINE 64
 #define BZ_SHM_MAX_PROCS 256
 #define BZ_SHM_MAX_FILES 1024
@@ -76,10 +76,9 @@ struct shm_header {
             uint64_t created_at;         /* immutable, unix seconds        */
             /* Mutable, under the lock. */
             uint32_t clock_hand;
-            int32_t writer_pid;          /* invariant 4                    */
+            uint32_t pad_;
             uint32_t nfiles;             /* entries in use (never shrinks) */
             uint32_t frames_used;        /* atomic                         */
-            int64_t dir_mtime_ns;        /* last seen mtime of the dir     */
             uint64_t recoveries;         /* atomic                         */
             uint64_t c[BZ_C__COUNT];     /* atomic: global counters        */
         };

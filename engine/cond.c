@@ -52,6 +52,8 @@ struct bz_ccond {
     struct cc_pair *p;
     int n;
     bz_ccond *a, *b;
+    bool has_pf;           /* set on the root only */
+    bz_prefilter pf;
 };
 
 /* ---- building ------------------------------------------------------ */
@@ -281,7 +283,66 @@ static int compile_leaf(const bz_cond *c, const bz_tdef *t, bz_ccond *cc)
     return BZ_OK;
 }
 
+static int compile_node(const bz_cond *c, const bz_tdef *t, bz_ccond **out);
+
+static bool ascii_only(const char *s, size_t len);
+
+/* The first SUBSTR/ISUBSTR pair that every match must satisfy (the leaf
+ * itself, or a leaf reached through ANDs), on a CHAR field: on an integer
+ * field it looks at the decimal text, not the bytes, and a TEXT field's
+ * bytes live in another file.  An ISUBSTR needle must fold to ASCII, so
+ * that ASCII-lowering the row bytes finds every match in ASCII rows (rows
+ * with other bytes are let through to the full test). */
+static const struct cc_pair *find_pf(const bz_ccond *cc, const bz_tdef *t)
+{
+    if (!cc)
+        return NULL;
+    if (cc->node == NODE_AND) {
+        const struct cc_pair *p = find_pf(cc->a, t);
+        return p ? p : find_pf(cc->b, t);
+    }
+    if (cc->node != NODE_LEAF ||
+        (cc->op != BZ_SUBSTR && cc->op != BZ_ISUBSTR))
+        return NULL;
+    for (int i = 0; i < cc->n; i++) {
+        const struct cc_pair *p = &cc->p[i];
+        if (t->fields[p->field].kind != BZ_CHAR || p->kind != BZ_V_STR ||
+            p->len == 0 || memchr(p->s, '\0', p->len))
+            continue;
+        if (cc->op == BZ_ISUBSTR && !ascii_only(p->s, p->len))
+            continue;
+        return p;
+    }
+    return NULL;
+}
+
+static bool find_pf_op(const bz_ccond *cc, const struct cc_pair *p)
+{
+    if (cc->node == NODE_AND)
+        return find_pf_op(cc->a, p) || find_pf_op(cc->b, p);
+    return cc->node == NODE_LEAF && p >= cc->p && p < cc->p + cc->n &&
+           cc->op == BZ_ISUBSTR;
+}
+
 int bz__cond_compile(const bz_cond *c, const bz_tdef *t, bz_ccond **out)
+{
+    int rc = compile_node(c, t, out);
+    if (rc || !*out)
+        return rc;
+    const struct cc_pair *p = find_pf(*out, t);
+    if (p) {
+        bz_prefilter *pf = &(*out)->pf;
+        (*out)->has_pf = true;
+        pf->off = t->fields[p->field].off;
+        pf->width = t->fields[p->field].width;
+        pf->needle = p->s;
+        pf->len = p->len;
+        pf->fold = find_pf_op(*out, p);
+    }
+    return BZ_OK;
+}
+
+static int compile_node(const bz_cond *c, const bz_tdef *t, bz_ccond **out)
 {
     *out = NULL;
     if (!c)
@@ -295,9 +356,9 @@ int bz__cond_compile(const bz_cond *c, const bz_tdef *t, bz_ccond **out)
     if (c->node == NODE_LEAF)
         rc = compile_leaf(c, t, cc);
     else {
-        rc = bz__cond_compile(c->a, t, &cc->a);
+        rc = compile_node(c->a, t, &cc->a);
         if (!rc && c->b)
-            rc = bz__cond_compile(c->b, t, &cc->b);
+            rc = compile_node(c->b, t, &cc->b);
     }
     if (rc) {
         bz__ccond_free(cc);
@@ -421,4 +482,73 @@ int bz__ccond_eval(const bz_ccond *cc, const bz_tdef *t, bz_fval *vals,
             return 0;
     }
     return 1;
+}
+
+/* ---- the prefilter ------------------------------------------------- */
+
+const bz_prefilter *bz__ccond_prefilter(const bz_ccond *cc)
+{
+    return cc && cc->has_pf ? &cc->pf : NULL;
+}
+
+/* Eight bytes lowered at once (bytes >= 0x80 untouched); *high collects
+ * their top bits.  The usual SWAR range test: for each byte b < 0x80,
+ * b + (0x80 - 'A') has its top bit set iff b >= 'A', b + (0x7f - 'Z') iff
+ * b > 'Z'. */
+static inline uint64_t lower8(uint64_t x, uint64_t *high)
+{
+    const uint64_t ones = 0x0101010101010101ULL, top = 0x8080808080808080ULL;
+    uint64_t h7 = x & ~top;
+    uint64_t ge_a = h7 + ones * (0x80 - 'A');
+    uint64_t gt_z = h7 + ones * (0x7f - 'Z');
+    uint64_t upper = (ge_a ^ gt_z) & ~x & top;
+    *high |= x;
+    return x | (upper >> 2);
+}
+
+/* The field of every row is laid out in `fold`, lowered for ISUBSTR, each
+ * followed by a NUL; one memmem over that finds the candidates of the whole
+ * chunk, and since needles hold no NUL a hit never spans two rows.  A hit
+ * may still run into a value's padding: the full test sorts that out. */
+void bz__prefilter_run(const bz_prefilter *pf, const char *buf, int row_size,
+                       int64_t nrows, char *fold, unsigned char *cand)
+{
+    size_t w = (size_t)pf->width, stride = w + 1;
+    memset(cand, 0, (size_t)nrows);
+    char *dst = fold;
+    for (int64_t k = 0; k < nrows; k++, dst += stride) {
+        const char *src = buf + (size_t)k * (size_t)row_size + (size_t)pf->off;
+        if (!pf->fold) {
+            memcpy(dst, src, w);
+            dst[w] = '\0';
+            continue;
+        }
+        uint64_t high = 0;
+        size_t i = 0;
+        for (; i + 8 <= w; i += 8) {
+            uint64_t x;
+            memcpy(&x, src + i, 8);
+            x = lower8(x, &high);
+            memcpy(dst + i, &x, 8);
+        }
+        for (; i < w; i++) {
+            unsigned char c = (unsigned char)src[i];
+            high |= c;
+            dst[i] = (char)((unsigned char)(c - 'A') < 26 ? c | 0x20 : c);
+        }
+        dst[w] = '\0';
+        /* Non-ASCII text can lower-case into ASCII (KELVIN SIGN -> k):
+         * such rows go to the full test. */
+        if (high & 0x8080808080808080ULL)
+            cand[k] = 1;
+    }
+    size_t total = stride * (size_t)nrows, pos = 0;
+    while (pos + pf->len <= total) {
+        const char *h = memmem(fold + pos, total - pos, pf->needle, pf->len);
+        if (!h)
+            break;
+        size_t k = (size_t)(h - fold) / stride;
+        cand[k] = 1;
+        pos = (k + 1) * stride;
+    }
 }

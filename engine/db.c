@@ -517,6 +517,7 @@ void bz__op_end(bz_opctx *op)
     bz__buf_free(&op->aux_row);
     bz__buf_free(&op->aux_text);
     bz__buf_free(&op->scan);
+    bz__buf_free(&op->prefilter);
     bz__lock_release(op->db->lock);
 }
 

@@ -42,6 +42,7 @@ typedef struct bz_opctx {
     bz_buf row, text;      /* the row being decoded and its texts */
     bz_buf aux_row, aux_text; /* lookups in other tables (FKs, joins) */
     bz_buf scan;           /* a chunk of rows read at once */
+    bz_buf prefilter;      /* its folded copy and candidate marks */
     int64_t matched;       /* bz__scan without a result list counts here */
 } bz_opctx;
 

@@ -102,10 +102,12 @@ static int inverse_join(bz_opctx *op, bz_rows *rs, size_t from,
     memset(&sub.row, 0, sizeof(sub.row));
     memset(&sub.text, 0, sizeof(sub.text));
     memset(&sub.scan, 0, sizeof(sub.scan));
+    memset(&sub.prefilter, 0, sizeof(sub.prefilter));
     rc = bz__scan(&sub, ft, none, NULL, 0, -1, all, &next);
     bz__buf_free(&sub.row);
     bz__buf_free(&sub.text);
     bz__buf_free(&sub.scan);
+    bz__buf_free(&sub.prefilter);
     if (rc)
         goto out;
     int fk = bz__tdef_find_field(ft->def, j->fk);
@@ -199,6 +201,16 @@ int bz__scan(bz_opctx *op, bz_table *t, const bz_ccond *cc, const bz_joins *j,
     int64_t chunk = 65536 / d->row_size + 1;
     if ((rc = bz__buf_reserve(&op->scan, (size_t)(chunk * d->row_size))))
         return rc;
+    const bz_prefilter *pf = bz__ccond_prefilter(cc);
+    char *fold = NULL;
+    unsigned char *cand = NULL;
+    if (pf) {
+        size_t bytes = (size_t)chunk * ((size_t)pf->width + 1);
+        if ((rc = bz__buf_reserve(&op->prefilter, bytes + (size_t)chunk)))
+            return rc;
+        fold = op->prefilter.p;
+        cand = (unsigned char *)op->prefilter.p + bytes;
+    }
     size_t from = out ? out->n : 0;
     size_t extra = j ? (size_t)j->n : 0;
     bz_fval vals[d->nfields];
@@ -206,7 +218,13 @@ int bz__scan(bz_opctx *op, bz_table *t, const bz_ccond *cc, const bz_joins *j,
         int64_t n = last - r < chunk ? last - r : chunk;
         if ((rc = bz__table_read_rows(t, r, n, op->scan.p)))
             return rc;
+        /* Rows the prefilter rules out cannot match, and are not decoded:
+         * a scan vouches for the rows it returns, not for every byte. */
+        if (pf)
+            bz__prefilter_run(pf, op->scan.p, d->row_size, n, fold, cand);
         for (int64_t k = 0; k < n; k++) {
+            if (pf && !cand[k])
+                continue;
             int bad;
             int s = bz__dec_row(d, op->scan.p + k * d->row_size, vals, &bad);
             if (s < 0)
@@ -281,6 +299,7 @@ static void opctx_free(bz_opctx *op)
     bz__buf_free(&op->aux_row);
     bz__buf_free(&op->aux_text);
     bz__buf_free(&op->scan);
+    bz__buf_free(&op->prefilter);
 }
 
 static int run_read(bz_db *db, read_fn fn, struct read_args *a)

@@ -295,6 +295,7 @@ const struct bench_engine bench_bazoola = {
     .read = bzc_read,
     .insert = bzc_insert,
     .update_qty = bzc_update_qty,
+    .lock_wait_ns = bz_lock_wait_ns,
     .lock_cycle = bzc_lock_cycle,
     .delete = bzc_delete,
     .scan = bzc_scan,

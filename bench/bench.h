@@ -73,6 +73,9 @@ struct bench_engine {
      * of their ids (each row is read). */
     int (*scan)(void *conn, const char *needle, long *matches, int64_t *idsum,
                 char *err);
+    /* Nanoseconds the calling thread has waited for the engine's lock so
+     * far (bz_lock_wait_ns); NULL when the engine cannot tell. */
+    uint64_t (*lock_wait_ns)(void);
     /* Take the writer lock and give it back (the handoff's cost). */
     int (*lock_cycle)(void *conn, char *err);
     /* Empty items and load them again, so that every insert configuration
@@ -171,6 +174,8 @@ struct bench_result {
     double ops_per_s[BENCH_MAX_REPS];
     double median, min, max; /* ops/s over the reps                     */
     double p50_us, p99_us;   /* over every timed op of every rep        */
+    double lock_wait_pct;    /* of the workers' timed time; < 0: unknown */
+    uint64_t wait_ns, busy_ns; /* its parts, summed over the reps       */
     uint64_t ops;            /* timed ops in all                        */
     char err[BENCH_ERRLEN];
 };

@@ -628,8 +628,8 @@ int main(int argc, char **argv)
             printf("  note: built for %s but running with %s\n",
                    *alloc_suffix() ? "glibc malloc" : "jemalloc",
                    alloc_describe());
-        printf("  lock%%: lock wait, not measured yet (needs the lock "
-               "manager's counters)\n\n");
+        printf("  lock%%: share of the workers' time spent waiting for "
+               "Bazoola's writer lock (SQLite: not reported)\n\n");
         report_header(stdout);
     }
     fflush(stdout);

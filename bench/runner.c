@@ -23,6 +23,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,7 @@ struct wres {
     int ok;
     char err[BENCH_ERRLEN];
     uint64_t ops[BENCH_MAX_REPS];
+    uint64_t wait_ns, busy_ns; /* lock wait within the timed windows */
     struct bench_hist hist;
 };
 
@@ -69,9 +71,19 @@ static void work(const struct bench_spec *s, struct bench_worker *w,
     const uint64_t win = (uint64_t)(s->duration * 1e9);
     const uint64_t warm_end = t0 + (uint64_t)(s->warmup * 1e9);
     const uint64_t end = warm_end + win * (uint64_t)s->reps;
+    uint64_t (*lock_wait)(void) = s->t->ops->lock_wait_ns;
+    uint64_t wait0 = 0;
+    bool timing = false;
     sleep_until(t0);
     for (;;) {
         uint64_t a = now_ns();
+        if (a >= warm_end && !timing && lock_wait) {
+            /* From the first operation that starts in the timed windows:
+             * the wait it and its successors see, over the time they take. */
+            timing = true;
+            wait0 = lock_wait();
+            r->busy_ns = a;
+        }
         if (a >= end)
             break;
         if (bench_wl_step(s->wl, w)) {
@@ -85,6 +97,10 @@ static void work(const struct bench_spec *s, struct bench_worker *w,
             r->ops[(b - warm_end) / win]++;
             hist_add(&r->hist, b - a);
         }
+    }
+    if (timing) {
+        r->wait_ns = lock_wait() - wait0;
+        r->busy_ns = now_ns() - r->busy_ns;
     }
 }
 
@@ -325,6 +341,7 @@ void bench_acc_init(struct bench_acc *a, const struct bench_spec *s)
     r->kind = bench_kind_names[s->kind];
     r->workers = s->workers;
     r->ok = 1;
+    r->lock_wait_pct = -1;
 }
 
 void bench_acc_merge(struct bench_acc *into, const struct bench_acc *from)
@@ -333,6 +350,8 @@ void bench_acc_merge(struct bench_acc *into, const struct bench_acc *from)
     for (int i = 0; i < from->r.reps && r->reps < BENCH_MAX_REPS; i++)
         r->ops_per_s[r->reps++] = from->r.ops_per_s[i];
     r->ops += from->r.ops;
+    r->wait_ns += from->r.wait_ns;
+    r->busy_ns += from->r.busy_ns;
     hist_merge(&into->hist, &from->hist);
     if (r->ok && !from->r.ok) {
         r->ok = 0;
@@ -376,8 +395,11 @@ int bench_acc_run(struct bench_acc *a, const struct bench_spec *s)
         r->ops += ops;
         r->ops_per_s[r->reps++] = (double)ops / s->duration;
     }
-    for (int i = 0; i < s->workers; i++)
+    for (int i = 0; i < s->workers; i++) {
         hist_merge(&a->hist, &rs[i].hist);
+        r->wait_ns += rs[i].wait_ns;
+        r->busy_ns += rs[i].busy_ns;
+    }
     free(rs);
     return r->ok ? 0 : -1;
 }
@@ -396,4 +418,6 @@ void bench_acc_finish(struct bench_acc *a)
     r->median = r->reps % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
     r->p50_us = hist_quantile_us(&a->hist, 0.50);
     r->p99_us = hist_quantile_us(&a->hist, 0.99);
+    if (r->busy_ns > 0)
+        r->lock_wait_pct = 100.0 * (double)r->wait_ns / (double)r->busy_ns;
 }

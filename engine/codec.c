@@ -4,12 +4,30 @@
 
 #include "codec.h"
 
+size_t bz__fmt_int(char *dst, int64_t v)
+{
+    /* Rows carry several numbers each: snprintf's format parsing was a
+     * tenth of an insert. */
+    char tmp[24];
+    size_t n = 0, len = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        dst[len++] = '-';
+    while (n)
+        dst[len++] = tmp[--n];
+    return len;
+}
+
 void bz__enc_int(char *dst, int64_t v)
 {
     char tmp[24];
-    int n = snprintf(tmp, sizeof tmp, "%lld", (long long)v);
+    size_t n = bz__fmt_int(tmp, v);
     memset(dst, ' ', BZ_INT_WIDTH);
-    memcpy(dst, tmp, (size_t)(n < BZ_INT_WIDTH ? n : BZ_INT_WIDTH));
+    memcpy(dst, tmp, n < BZ_INT_WIDTH ? n : BZ_INT_WIDTH);
 }
 
 void bz__enc_null_int(char *dst)

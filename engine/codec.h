@@ -26,6 +26,8 @@ typedef struct bz_fval {
     size_t len;
 } bz_fval;
 
+/* "%lld" into dst (room for 20 bytes), no NUL; returns the length. */
+size_t bz__fmt_int(char *dst, int64_t v);
 /* "%-9lld" of 0.0.7; v must be in range. */
 void bz__enc_int(char *dst, int64_t v);
 void bz__enc_null_int(char *dst);

@@ -429,7 +429,7 @@ static bool pair_holds(bz_op op, const struct cc_pair *p, const bz_fdef *f,
         size_t hl = v->len;
         char num[24];
         if (int_field) {
-            hl = (size_t)snprintf(num, sizeof num, "%lld", (long long)v->i);
+            hl = bz__fmt_int(num, v->i);
             hay = num;
         }
         if (op == BZ_SUBSTR)

@@ -496,6 +496,11 @@ int bz_unlock(bz_db *db)
     return bz__lock_release(db->lock);
 }
 
+uint64_t bz_lock_wait_ns(void)
+{
+    return bz__lock_thread_wait_ns();
+}
+
 int bz__op_begin(bz_opctx *op, bz_db *db)
 {
     memset(op, 0, sizeof(*op));

@@ -206,7 +206,7 @@ static int result_row(const bz_tdef *d, const char *row,
 static int write_int_file(bz_txn *tx, bz_file *f, int64_t v)
 {
     char buf[24];
-    int n = snprintf(buf, sizeof buf, "%lld", (long long)v);
+    int n = (int)bz__fmt_int(buf, v);
     int rc = bz__txn_write(tx, f, 0, buf, (size_t)n);
     if (rc)
         return rc;

@@ -59,6 +59,8 @@ int bz__dirlock_get(int dirfd, bz_dirlock **out);
 void bz__dirlock_put(bz_dirlock *l, void (*seg_detach)(struct bz_seg *));
 /* Returns BZ_OK or BZ_EIO. */
 int bz__lock_acquire(bz_dirlock *l);
+/* Nanoseconds the calling thread has waited in bz__lock_acquire. */
+uint64_t bz__lock_thread_wait_ns(void);
 /* Returns BZ_OK, or BZ_ELOCKED when the calling thread does not hold it. */
 int bz__lock_release(bz_dirlock *l);
 int bz__lock_held_by_me(bz_dirlock *l);

@@ -2,6 +2,7 @@
  * unit_lock_test.cpp - the explicit lock (0.0.7's `with db.storage.lock():`):
  * re-entrant per thread, keeps other writers out until the outermost unlock.
  */
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -66,6 +67,67 @@ TEST_F(Lock, UnlockFromAnotherThreadIsMisuse)
     t.join();
     EXPECT_EQ(BZ_ELOCKED, other);
     ASSERT_BZ_OK(bz_unlock(db()));
+}
+
+/* bz_lock_wait_ns counts the calling thread's waits, whichever stage of
+ * the lock made it wait, and nothing when nobody was in the way. */
+TEST_F(Lock, WaitTimeIsCountedPerThreadOnlyWhenContended)
+{
+    uint64_t w0 = bz_lock_wait_ns();
+    EXPECT_EQ(1, add("c", {{"varchar", "a"}, {"int", 1}}));
+    EXPECT_EQ(w0, bz_lock_wait_ns()) << "an uncontended insert waited";
+
+    /* Another thread of this process holds the lock for 300 ms. */
+    std::atomic<int> held{0};
+    std::thread t([&] {
+        ASSERT_BZ_OK(bz_lock(db()));
+        held = 1;
+        usleep(300000);
+        ASSERT_BZ_OK(bz_unlock(db()));
+    });
+    while (!held.load())
+        usleep(1000);
+    uint64_t t0 = bz_lock_wait_ns();
+    EXPECT_EQ(2, add("c", {{"varchar", "b"}, {"int", 2}}));
+    uint64_t waited = bz_lock_wait_ns() - t0;
+    t.join();
+    EXPECT_GE(waited, 200000000u);
+    EXPECT_LT(waited, 10000000000u);
+}
+
+TEST_F(Lock, WaitTimeCountsAnotherProcessHoldingTheLock)
+{
+    close();
+    int ready[2];
+    ASSERT_EQ(0, pipe(ready));
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        bz_db *d = open_db(dir_.path(), schema_text());
+        if (!d || bz_lock(d) != BZ_OK)
+            _exit(1);
+        char c = 1;
+        if (write(ready[1], &c, 1) != 1)
+            _exit(1);
+        usleep(300000);
+        bz_unlock(d);
+        bz_close(d);
+        _exit(0);
+    }
+    ::close(ready[1]);
+    char c;
+    ASSERT_EQ(1, read(ready[0], &c, 1)) << "the child did not take the lock";
+    ::close(ready[0]);
+    /* Opening takes the lock too: the wait is in one of the two. */
+    uint64_t t0 = bz_lock_wait_ns();
+    open();
+    EXPECT_EQ(1, add("c", {{"varchar", "b"}, {"int", 2}}));
+    uint64_t waited = bz_lock_wait_ns() - t0;
+    int status = 0;
+    ASSERT_EQ(pid, waitpid(pid, &status, 0));
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    EXPECT_GE(waited, 200000000u);
+    EXPECT_LT(waited, 10000000000u);
 }
 
 } // namespace

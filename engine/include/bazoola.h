@@ -396,6 +396,10 @@ int bz_shm_remove(const char *dir);
  * other threads and processes are kept out until the outermost unlock. */
 int bz_lock(bz_db *db);
 int bz_unlock(bz_db *db);
+/* Nanoseconds the calling thread has spent waiting for writer locks (of
+ * any directory, in either lock mode) since it started: read it before and
+ * after a piece of work to see how much of it was waiting. */
+uint64_t bz_lock_wait_ns(void);
 
 /* A write batch: the writes of this thread between bz_begin and bz_commit
  * are one atomic unit.  Other threads and processes see all of it or none

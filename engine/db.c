@@ -12,6 +12,7 @@
 #include "db.h"
 #include "err.h"
 #include "shm.h"
+#include "check.h"
 
 #define SCHEMA_FILE ".schema"
 #define SCHEMA_HEADER "# Bazoola schema, recorded by libbazoola; one table per line.\n"
@@ -308,7 +309,7 @@ static int open_tables(bz_db *db, const bz_schema *rec, bool create)
     for (int i = 0; i < db->schema->ntables && db->seg; i++)
         if ((rc = bz__table_attach(&db->tables[i], db->seg, db->dirfd)))
             return rc;
-    for (int i = 0; i < db->schema->ntables; i++) {
+    for (int i = 0; i < db->schema->ntables && !bz__open_for_check; i++) {
         int64_t seq;
         if ((rc = bz__table_check_sizes(&db->tables[i], db->lock->gen)) ||
             (rc = bz__table_seq_get(&db->tables[i], db->lock->gen, &seq)))

@@ -413,6 +413,86 @@ int bz_begin(bz_db *db);
 int bz_commit(bz_db *db);
 int bz_rollback(bz_db *db);
 
+/* ------------------------------------------------------------------ */
+/* Consistency check (`bazoola check`).  Every invariant of the files
+ * (docs/file-format.md, "What check verifies") is checked under the
+ * writer lock, so writers of every process wait while it runs and the
+ * check sees one consistent state.  Problems go to a callback as they are
+ * found; with BZ_CHECK_REPAIR what can be derived from the rows (the
+ * index, the free stack, seqnum; nothing else, never a row) is rewritten
+ * in one atomic write, and the check runs again to count what is left. */
+#define BZ_CHECK_REPAIR 1u
+
+typedef enum bz_severity {
+    BZ_SEV_ERROR = 0,   /* an invariant the engine relies on is broken     */
+    BZ_SEV_WARNING = 1  /* a state the engine itself allows (a dangling FK
+                           after a delete, seqnum below an explicit id) that
+                           will make a later operation fail or join NULL  */
+} bz_severity;
+
+typedef struct bz_problem {
+    const char *table;    /* the table                                     */
+    const char *file;     /* the file at fault, e.g. "books__id.idx.dat"   */
+    int64_t offset;       /* byte offset in file (may be its size when
+                             something is missing at the end); -1: none    */
+    int64_t row;          /* row number involved, -1 when none             */
+    int64_t id;           /* id involved, 0 when none                      */
+    const char *kind;     /* stable short name: "row", "dat_size",
+                             "index_slot", "index_missing", "duplicate_id",
+                             "free_entry", "free_missing", "seqnum",
+                             "seqnum_low", "text", "fk", "cache", ...      */
+    bz_severity severity;
+    int repairable;       /* BZ_CHECK_REPAIR rewrites what this is about   */
+    const char *message;  /* a sentence; valid during the callback only    */
+} bz_problem;
+
+/* What a repair changed in one table (reported only for tables it wrote). */
+typedef struct bz_repair {
+    const char *table;
+    int64_t slots_set;      /* index slots (re)pointed at their row         */
+    int64_t slots_cleared;  /* index slots emptied (no live row has the id) */
+    int64_t index_cut;      /* bytes of a partial slot cut off the end      */
+    int64_t free_added;     /* deleted rows pushed on the free stack        */
+    int64_t free_removed;   /* bad, live or duplicate entries taken off     */
+    int seq_changed;
+    int seq_old_valid;      /* 0: the old seqnum was not a number           */
+    int64_t seq_old, seq_new;
+} bz_repair;
+
+typedef struct bz_check_cbs {
+    /* Each problem; a non-zero return stops reporting (the check still
+     * ends normally).  May be NULL. */
+    int (*problem)(const bz_problem *p, void *arg);
+    void (*repaired)(const bz_repair *r, void *arg);  /* may be NULL */
+    /* Rows of table scanned so far, of total (may be NULL). */
+    void (*progress)(const char *table, int64_t done, int64_t total,
+                     void *arg);
+    void *arg;
+} bz_check_cbs;
+
+typedef struct bz_check_summary {
+    int64_t tables, rows;           /* tables checked, rows scanned        */
+    int64_t errors, warnings;       /* problems found                      */
+    int64_t cache_pages;            /* cached pages compared with files    */
+    int64_t repaired_tables;        /* tables a repair wrote               */
+    /* After a repair: what the second check found; else = found. */
+    int64_t remaining_errors, remaining_warnings;
+} bz_check_summary;
+
+/* Check (and with BZ_CHECK_REPAIR repair) every table of db.  BZ_OK when
+ * the check ran, whatever it found (see *sum); an error code when it could
+ * not (I/O, memory, a batch open in this thread for a repair, ...).  cbs
+ * and sum may be NULL. */
+int bz_check(bz_db *db, unsigned flags, const bz_check_cbs *cbs,
+             bz_check_summary *sum);
+/* Open dir (schema NULL: the recorded one) without refusing damaged
+ * files, check it, close it.  Missing or non-regular table files are
+ * reported as problems; a repair creates missing index, free-stack and
+ * seqnum files.  Never creates the directory. */
+int bz_check_dir(const char *dir, const bz_schema *schema,
+                 const bz_options *opts, unsigned flags,
+                 const bz_check_cbs *cbs, bz_check_summary *sum);
+
 #if defined(BZ_BUILDING) && defined(__GNUC__)
 #pragma GCC visibility pop
 #endif

@@ -1,9 +1,14 @@
 #!/bin/sh
-# Install the Debian packages the build and tests need, if any is missing.
+# Install the Debian packages the build needs, if any is missing; with
+# --tests also what only the tests use (the sqlite3 and PostgreSQL that
+# `bazoola export --sql` output is loaded into).
 # Idempotent and quiet when everything is there.
 set -eu
 PKGS="cmake make gcc g++ pkg-config libgtest-dev liburcu-dev libjemalloc-dev
-      libjansson-dev libunistring-dev libsqlite3-dev"
+      libjansson-dev libunistring-dev libsqlite3-dev libcsv-dev"
+if [ "${1:-}" = "--tests" ]; then
+    PKGS="$PKGS sqlite3 postgresql"
+fi
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -10,7 +10,11 @@
 
 #include <bazoola.h>
 
+#include "dump.h"
+#include "check.h"
 #include "exec.h"
+#include "import.h"
+#include "export.h"
 
 struct command {
     const char *name;
@@ -85,9 +89,18 @@ static int shm_main(int argc, char **argv)
 static const struct command commands[] = {
     { "exec", exec_main, exec_usage,
       "run JSON-lines operations read from stdin" },
+    { "dump", dump_main, dump_usage,
+      "print the rows of a directory as text, JSON lines or CSV" },
+    { "schema", schema_main, schema_usage,
+      "print the schema recorded in a directory" },
+    { "import", import_main, import_usage,
+      "insert rows from CSV or JSON lines into a table, all or none" },
+    { "export", export_main, export_usage,
+      "write tables as SQL that sqlite3 or psql load (export --sql DIR)" },
+    { "check", check_main, check_usage,
+      "check a directory's files; --repair rebuilds index, free, seqnum" },
     { "shm", shm_main, shm_usage,
       "remove the shared segment of a directory (shm remove DIR)" },
-    /* dump, check, export, import and schema slot in here. */
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

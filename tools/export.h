@@ -1,0 +1,16 @@
+/*
+ * export.h - `bazoola export --sql`: a data directory as SQL that sqlite3
+ * and psql load (BRIEF.md section 7).
+ */
+#ifndef BAZOOLA_TOOLS_EXPORT_H
+#define BAZOOLA_TOOLS_EXPORT_H
+
+#include <stdio.h>
+
+/* Run `bazoola export`; argv[0] is "export".  Returns the exit status
+ * (BZ_EXIT_* of exec.h). */
+int export_main(int argc, char **argv);
+/* Print the usage text of `bazoola export` to out. */
+void export_usage(FILE *out);
+
+#endif /* BAZOOLA_TOOLS_EXPORT_H */

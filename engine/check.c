@@ -344,7 +344,8 @@ static int scan_rows(struct chk *c, struct tstate *ts)
             c->cbs->progress(d->name, r0 + cnt, ts->nrows, c->cbs->arg);
     }
     free(buf);
-    qsort(ts->ids, ts->nids, sizeof(*ts->ids), cmp_idrow);
+    if (ts->nids)
+        qsort(ts->ids, ts->nids, sizeof(*ts->ids), cmp_idrow);
     for (size_t i = 1; i < ts->nids; i++)
         if (ts->ids[i].id == ts->ids[i - 1].id)
             report(c, d->name, t->dat.name,
@@ -1203,11 +1204,11 @@ int bz_check_dir(const char *dir, const bz_schema *schema,
     rc = precheck_files(dir, s, flags & BZ_CHECK_REPAIR, &pre, &fatal,
                         &missing);
     if (rc || fatal) {
-        bz_schema_free(rec);
         if (!rc && sum) {
             sum->tables = s->ntables;
             sum->errors = sum->remaining_errors = pre.errors;
         }
+        bz_schema_free(rec);
         return rc;
     }
     bz_options *o = bz_options_new();

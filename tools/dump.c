@@ -110,7 +110,8 @@ static int load_rows(bz_db *db, const char *table, struct table_rows *tr)
         table_rows_free(tr);
         return rc;
     }
-    qsort(tr->rows, tr->n, sizeof *tr->rows, cmp_row_id);
+    if (tr->n)
+        qsort(tr->rows, tr->n, sizeof *tr->rows, cmp_row_id);
     return BZ_OK;
 }
 

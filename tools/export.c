@@ -399,7 +399,8 @@ static int collect_table(struct exporter *x, struct table *t)
         report_engine_error(t->name, rc);
         return BZ_EXIT_FAIL;
     }
-    qsort(t->recs, t->nrows, stride * sizeof(int64_t), cmp_id);
+    if (t->nrows)  /* recs is NULL for an empty table */
+        qsort(t->recs, t->nrows, stride * sizeof(int64_t), cmp_id);
     x->total_rows += t->nrows;
     return -1;
 }

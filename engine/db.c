@@ -502,6 +502,16 @@ uint64_t bz_lock_wait_ns(void)
     return bz__lock_thread_wait_ns();
 }
 
+void bz_thread_cache_lookups(uint64_t *hits, uint64_t *misses)
+{
+    uint64_t h, m;
+    bz__cache_thread_lookups(&h, &m);
+    if (hits)
+        *hits = h;
+    if (misses)
+        *misses = m;
+}
+
 int bz__op_begin(bz_opctx *op, bz_db *db)
 {
     memset(op, 0, sizeof(*op));

@@ -1,14 +1,21 @@
 #!/bin/sh
 # Install the Debian packages the build needs, if any is missing; with
 # --tests also what only the tests use (the sqlite3 and PostgreSQL that
-# `bazoola export --sql` output is loaded into).
+# `bazoola export --sql` output is loaded into, and the Chromium that renders
+# the demo server's pages headless); with --fuzz also clang and
+# its compiler-rt (libFuzzer and the sanitizer runtimes) for the fuzz
+# targets (tests/fuzz/): normal builds never need clang.  Flags combine.
 # Idempotent and quiet when everything is there.
 set -eu
 PKGS="cmake make gcc g++ pkg-config libgtest-dev liburcu-dev libjemalloc-dev
-      libjansson-dev libunistring-dev libsqlite3-dev libcsv-dev"
-if [ "${1:-}" = "--tests" ]; then
-    PKGS="$PKGS sqlite3 postgresql"
-fi
+      libjansson-dev libunistring-dev libsqlite3-dev libcsv-dev
+      libmicrohttpd-dev libcurl4-openssl-dev"
+for arg in "$@"; do
+    case "$arg" in
+    --tests) PKGS="$PKGS sqlite3 postgresql chromium" ;;
+    --fuzz) PKGS="$PKGS clang libclang-rt-dev" ;;
+    esac
+done
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

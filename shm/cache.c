@@ -65,9 +65,23 @@ void bz__cache_flush_counts(bz_seg *s)
     tl.pending = 0;
 }
 
+/* The calling thread's own lookups, never reset: what one request cost
+ * (bz_thread_cache_lookups), exact whatever the batching above. */
+static __thread uint64_t tl_hits_total, tl_misses_total;
+
+void bz__cache_thread_lookups(uint64_t *hits, uint64_t *misses)
+{
+    *hits = tl_hits_total;
+    *misses = tl_misses_total;
+}
+
 static void count_lookup(bz_seg *s, int slot, bool hit)
 {
     int c = hit ? BZ_C_HITS : BZ_C_MISSES;
+    if (hit)
+        tl_hits_total++;
+    else
+        tl_misses_total++;
     if (slot >= TL_FILES) {
         uatomic_inc(&s->files[slot].c[c]);
         uatomic_inc(&s->h->c[c]);

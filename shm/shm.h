@@ -63,6 +63,8 @@ int bz__seg_read_opt(bz_seg *s, int slot, int64_t off, void *buf, size_t len,
 int bz__seg_size_opt(bz_seg *s, int slot, int64_t *size);
 /* Add this thread's batched hit/miss counts to the segment. */
 void bz__cache_flush_counts(bz_seg *s);
+/* The calling thread's lookups in any segment since it started. */
+void bz__cache_thread_lookups(uint64_t *hits, uint64_t *misses);
 void bz__seg_count_read(bz_seg *s, bool optimistic, bool retried);
 
 /* ---- pages (under the lock) ---- */

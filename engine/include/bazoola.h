@@ -400,6 +400,11 @@ int bz_unlock(bz_db *db);
  * any directory, in either lock mode) since it started: read it before and
  * after a piece of work to see how much of it was waiting. */
 uint64_t bz_lock_wait_ns(void);
+/* Page lookups the calling thread has made in shared caches (lock mode
+ * shared) since it started, found (hits) and read from the file (misses):
+ * read before and after an operation to see what it cost.  Exact, unlike
+ * the segment's counters, which threads add to in batches. */
+void bz_thread_cache_lookups(uint64_t *hits, uint64_t *misses);
 
 /* A write batch: the writes of this thread between bz_begin and bz_commit
  * are one atomic unit.  Other threads and processes see all of it or none

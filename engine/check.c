@@ -34,13 +34,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "check.h"
 #include "db.h"
 #include "err.h"
 #include "shm.h"
 #include "verify.h"
 
-__thread bool bz__open_for_check;
 
 enum { ROW_LIVE = 0, ROW_DELETED = 1, ROW_BAD = 2 };
 
@@ -1221,9 +1219,8 @@ int bz_check_dir(const char *dir, const bz_schema *schema,
     /* Create nothing, except the derived files a repair rebuilds. */
     o->create = missing;
     bz_db *db;
-    bz__open_for_check = true;
+    o->for_check = true;
     rc = schema ? bz_open(dir, schema, o, &db) : bz_open_recorded(dir, o, &db);
-    bz__open_for_check = false;
     bz_options_free(o);
     bz_schema_free(rec);
     if (rc)

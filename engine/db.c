@@ -12,7 +12,6 @@
 #include "db.h"
 #include "err.h"
 #include "shm.h"
-#include "check.h"
 
 #define SCHEMA_FILE ".schema"
 #define SCHEMA_HEADER "# Bazoola schema, recorded by libbazoola; one table per line.\n"
@@ -285,7 +284,8 @@ static void db_free(bz_db *db)
 
 /* Under the lock: reconcile the schema with the recording, open (and
  * create) every table's files, check their sizes. */
-static int open_tables(bz_db *db, const bz_schema *rec, bool create)
+static int open_tables(bz_db *db, const bz_schema *rec, bool create,
+                       bool for_check)
 {
     int rc;
     if (rec && (rc = check_against_recorded(db->schema, rec, db->dir)))
@@ -309,7 +309,7 @@ static int open_tables(bz_db *db, const bz_schema *rec, bool create)
     for (int i = 0; i < db->schema->ntables && db->seg; i++)
         if ((rc = bz__table_attach(&db->tables[i], db->seg, db->dirfd)))
             return rc;
-    for (int i = 0; i < db->schema->ntables && !bz__open_for_check; i++) {
+    for (int i = 0; i < db->schema->ntables && !for_check; i++) {
         int64_t seq;
         if ((rc = bz__table_check_sizes(&db->tables[i], db->lock->gen)) ||
             (rc = bz__table_seq_get(&db->tables[i], db->lock->gen, &seq)))
@@ -418,7 +418,7 @@ static int db_open(const char *dir, const bz_schema *schema,
             rc = bz__nomem();
     }
     if (!rc)
-        rc = open_tables(db, rec, create);
+        rc = open_tables(db, rec, create, opts && opts->for_check);
     bz_schema_free(rec);
     bz__lock_release(db->lock);
     if (rc)

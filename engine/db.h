@@ -21,6 +21,11 @@ struct bz_options {
     bz_lock_mode lock_mode;
     size_t cache_mb;       /* 0: BAZOOLA_CACHE_MB or the default */
     bz_sync sync;
+    /* Internal, for bz_check_dir: open even when a file's size or seqnum
+     * contradicts the format, so that the checker can report the damage
+     * (table, file, offset) instead of failing to open.  Nothing else
+     * reads rows at open, so nothing else is skipped. */
+    bool for_check;
 };
 
 struct bz_db {

@@ -127,27 +127,6 @@ static const char *show(const char *s, size_t n, char *out, size_t cap)
     return out;
 }
 
-static int pread_all(bz_file *f, int64_t off, void *buf, size_t len,
-                     size_t *got)
-{
-    size_t done = 0;
-    while (done < len) {
-        ssize_t r = pread(f->fd, (char *)buf + done, len - done,
-                          (off_t)(off + (int64_t)done));
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return bz__err_os(errno, "cannot read %s at offset %lld", f->name,
-                              (long long)(off + (int64_t)done));
-        }
-        if (r == 0)
-            break;
-        done += (size_t)r;
-    }
-    *got = done;
-    return BZ_OK;
-}
-
 static int fsize(bz_file *f, int64_t *size)
 {
     struct stat st;
@@ -276,7 +255,7 @@ static int scan_rows(struct chk *c, struct tstate *ts)
     for (int64_t r0 = 0; r0 < ts->nrows; r0 += per) {
         int64_t cnt = ts->nrows - r0 < per ? ts->nrows - r0 : per;
         size_t got;
-        if ((rc = pread_all(&t->dat, r0 * d->row_size, buf,
+        if ((rc = bz__file_pread(&t->dat, r0 * d->row_size, buf,
                             (size_t)(cnt * d->row_size), &got))) {
             free(buf);
             return rc;
@@ -406,7 +385,7 @@ static int check_index(struct chk *c, struct tstate *ts)
         int64_t cnt = nslots - k0 < SLOTS_PER_CHUNK ? nslots - k0
                                                     : SLOTS_PER_CHUNK;
         size_t got;
-        if ((rc = pread_all(&t->idx, k0 * BZ_INT_WIDTH, buf,
+        if ((rc = bz__file_pread(&t->idx, k0 * BZ_INT_WIDTH, buf,
                             (size_t)cnt * BZ_INT_WIDTH, &got))) {
             free(buf);
             return rc;
@@ -502,7 +481,7 @@ static int check_free(struct chk *c, struct tstate *ts)
     for (int64_t e0 = 0; e0 < n; e0 += SLOTS_PER_CHUNK) {
         int64_t cnt = n - e0 < SLOTS_PER_CHUNK ? n - e0 : SLOTS_PER_CHUNK;
         size_t got;
-        if ((rc = pread_all(&t->fre, e0 * BZ_INT_WIDTH, buf,
+        if ((rc = bz__file_pread(&t->fre, e0 * BZ_INT_WIDTH, buf,
                             (size_t)cnt * BZ_INT_WIDTH, &got))) {
             free(buf);
             return rc;
@@ -576,7 +555,7 @@ static int check_seq(struct chk *c, struct tstate *ts)
     char buf[32], b[140];
     size_t got = 0;
     size_t want = sz < (int64_t)sizeof buf ? (size_t)sz : sizeof buf;
-    if ((rc = pread_all(&t->seq, 0, buf, want, &got)))
+    if ((rc = bz__file_pread(&t->seq, 0, buf, want, &got)))
         return rc;
     ts->seq_valid = sz > 0 && sz < 21 && got == (size_t)sz &&
                     bz__dec_uint_padded(buf, got, &ts->seq) == 0;
@@ -663,7 +642,7 @@ static int check_texts(struct chk *c, struct tstate *ts)
         prev_row = x->row;
         char head[BZ_INT_WIDTH];
         size_t got;
-        if ((rc = pread_all(&t->txt, x->off, head, sizeof head, &got)))
+        if ((rc = bz__file_pread(&t->txt, x->off, head, sizeof head, &got)))
             break;
         int64_t n;
         if (memcmp(head, "#########", BZ_INT_WIDTH) == 0) {
@@ -694,7 +673,7 @@ static int check_texts(struct chk *c, struct tstate *ts)
         prev_end = x->off + BZ_INT_WIDTH + n;
         if ((rc = bz__buf_reserve(&body, (size_t)n + 1)))
             break;
-        if ((rc = pread_all(&t->txt, x->off + BZ_INT_WIDTH, body.p, (size_t)n,
+        if ((rc = bz__file_pread(&t->txt, x->off + BZ_INT_WIDTH, body.p, (size_t)n,
                             &got)))
             break;
         if (got != (size_t)n || !bz__utf8_valid(body.p, (size_t)n))
@@ -846,7 +825,7 @@ static int repair_index(struct chk *c, struct tstate *ts, bz_txn *tx,
                                                    : SLOTS_PER_CHUNK;
         int64_t nhave = have - k0 < 0 ? 0 : have - k0 < cnt ? have - k0 : cnt;
         size_t got = 0;
-        if (nhave && (rc = pread_all(&t->idx, k0 * BZ_INT_WIDTH, cur,
+        if (nhave && (rc = bz__file_pread(&t->idx, k0 * BZ_INT_WIDTH, cur,
                                      (size_t)nhave * BZ_INT_WIDTH, &got)))
             break;
         for (int64_t k = 0; k < cnt; k++) {
@@ -889,7 +868,7 @@ static int repair_free(struct chk *c, struct tstate *ts, bz_txn *tx,
     if (!cur || !seen || !keep)
         rc = bz__nomem();
     else
-        rc = pread_all(&t->fre, 0, cur, (size_t)sz, &got);
+        rc = bz__file_pread(&t->fre, 0, cur, (size_t)sz, &got);
     /* The valid entries keep their order (the top of the stack stays
      * where inserts expect it); the missing rows go on top. */
     int64_t nk = 0;
@@ -954,7 +933,7 @@ static int repair_seq(struct chk *c, struct tstate *ts, bz_txn *tx,
     if (sz == n) {
         char old[24];
         size_t got;
-        if ((rc = pread_all(&t->seq, 0, old, (size_t)n, &got)))
+        if ((rc = bz__file_pread(&t->seq, 0, old, (size_t)n, &got)))
             return rc;
         if (got == (size_t)n && memcmp(old, buf, (size_t)n) == 0)
             return BZ_OK;

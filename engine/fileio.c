@@ -168,6 +168,11 @@ int bz__file_read(bz_file *f, int64_t off, void *buf, size_t len, size_t *got)
         return bz__seg_read_opt(f->seg, f->slot, off, buf, len, got);
     if (f->seg)
         return bz__seg_read(f->seg, f->slot, f->fd, off, buf, len, got);
+    return bz__file_pread(f, off, buf, len, got);
+}
+
+int bz__file_pread(bz_file *f, int64_t off, void *buf, size_t len, size_t *got)
+{
     size_t done = 0;
     while (done < len) {
         ssize_t r = pread(f->fd, (char *)buf + done, len - done,

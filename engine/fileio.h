@@ -51,6 +51,8 @@ int bz__file_check(bz_file *f, int dirfd, bool *changed);
 int bz__file_size(bz_file *f, uint64_t gen, int64_t *size);
 /* Read exactly len bytes at off; *got < len only at end of file. */
 int bz__file_read(bz_file *f, int64_t off, void *buf, size_t len, size_t *got);
+/* The file itself, bypassing the cache (the checker compares the two). */
+int bz__file_pread(bz_file *f, int64_t off, void *buf, size_t len, size_t *got);
 
 struct bz_undo;
 typedef struct bz_txn {

@@ -341,6 +341,49 @@ static int take_proc_slot(bz_seg *s, const char *dir)
                    s->h->sig.max_procs);
 }
 
+/* The mutable areas of a segment whose header passed judge(): every index
+ * the cache follows must be in range before we use any of them (a stale
+ * or damaged segment must be rebuilt or refused, never followed out of the
+ * mapping).  Called under the flock, so no writer changes them meanwhile.
+ * Returns false with why set when something is out of range. */
+static bool seg_sane(bz_seg *s, char *why, size_t len)
+{
+    const struct shm_header *h = s->h;
+    uint32_t nf = h->sig.nframes, nfiles = h->nfiles;
+    if (nfiles > h->sig.max_files || h->clock_hand >= nf) {
+        snprintf(why, len, "its header is damaged (files %u, clock %u)",
+                 nfiles, h->clock_hand);
+        return false;
+    }
+    for (uint32_t i = 0; i < nfiles; i++)
+        if (!memchr(s->files[i].name, '\0', sizeof s->files[i].name)) {
+            snprintf(why, len, "its file entry %u is damaged", i);
+            return false;
+        }
+    if (s->undo->used > BZ_SHM_UNDO_SIZE - sizeof(struct shm_undo)) {
+        snprintf(why, len, "its undo log is damaged");
+        return false;
+    }
+    for (uint32_t i = 0; i < h->sig.nbuckets; i++) {
+        int32_t b = LD(s->buckets[i]);
+        if (b < -1 || (b >= 0 && (uint32_t)b >= nf)) {
+            snprintf(why, len, "its hash bucket %u is damaged", i);
+            return false;
+        }
+    }
+    for (uint32_t i = 0; i < nf; i++) {
+        const struct shm_frame *fr = &s->frames[i];
+        int32_t file = LD(fr->file), next = LD(fr->next);
+        if (file < -1 || (file >= 0 && (uint32_t)file >= nfiles) ||
+            next < -1 || (next >= 0 && (uint32_t)next >= nf) ||
+            LD(fr->valid) > BZ_SHM_PAGE || (file >= 0 && LD(fr->page) < 0)) {
+            snprintf(why, len, "its cache frame %u is damaged", i);
+            return false;
+        }
+    }
+    return true;
+}
+
 int bz__seg_attach(const char *dir, dev_t dev, ino_t ino,
                    const uint64_t token[2], size_t cache_bytes, bz_seg **out)
 {
@@ -365,6 +408,8 @@ int bz__seg_attach(const char *dir, dev_t dev, ino_t ino,
         shm_unlink(s->name);
         rc = BZ_ENOTFOUND;
     }
+    if (rc == BZ_OK && v == SEG_OK && !seg_sane(s, why, sizeof why))
+        v = SEG_STALE;
     if (rc == BZ_ENOTFOUND) {
         rc = create_segment(s, dir, dev, ino, token, cache_bytes);
     } else if (rc == BZ_OK && v == SEG_FOREIGN) {

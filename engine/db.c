@@ -370,7 +370,7 @@ static int db_open(const char *dir, const bz_schema *schema,
     if ((rc = lock_mode_of(opts, &mode)) ||
         (rc = cache_bytes_of(opts, &cache_bytes)))
         goto fail;
-    if ((rc = bz__dirlock_get(db->dirfd, &db->lock)))
+    if ((rc = bz__dirlock_get(db->dirfd, db->dir, &db->lock)))
         goto fail;
     if ((rc = bz__lock_acquire(db->lock)))
         goto fail;

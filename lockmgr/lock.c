@@ -110,12 +110,12 @@ int bz__lock_probe_owner_dead(void)
 
 /* ---- the registry ---------------------------------------------------- */
 
-int bz__dirlock_get(int dirfd, bz_dirlock **out)
+int bz__dirlock_get(int dirfd, const char *dir, bz_dirlock **out)
 {
     struct stat st;
     *out = NULL;
     if (fstat(dirfd, &st) != 0)
-        return bz__err_os(errno, "cannot stat the data directory");
+        return bz__err_os(errno, "cannot stat the data directory %s", dir);
     pthread_mutex_lock(&registry_mu);
     /* L4: after fork the inherited entries are the parent's. */
     if (registry_pid != getpid()) {
@@ -139,7 +139,7 @@ int bz__dirlock_get(int dirfd, bz_dirlock **out)
                    0600);
     l->dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
     if (l->fd < 0 || l->dirfd < 0) {
-        rc = bz__err_os(errno, "cannot open the lock file .lock");
+        rc = bz__err_os(errno, "cannot open the lock file %s/.lock", dir);
         if (l->fd >= 0)
             close(l->fd);
         if (l->dirfd >= 0)

@@ -54,7 +54,7 @@ typedef struct bz_dirlock {
 
 /* The dirlock of the directory open as dirfd: found or made (opening
  * DIR/.lock).  Each get is matched by one put. */
-int bz__dirlock_get(int dirfd, bz_dirlock **out);
+int bz__dirlock_get(int dirfd, const char *dir, bz_dirlock **out);
 /* The last put detaches the segment (seg_detach) and closes the lock. */
 void bz__dirlock_put(bz_dirlock *l, void (*seg_detach)(struct bz_seg *));
 /* Returns BZ_OK or BZ_EIO. */

@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <urcu/uatomic.h>
@@ -157,6 +158,104 @@ static int apply(bz_seg *s, int dirfd, const struct shm_undo_rec *r,
     return rc;
 }
 
+/* Walk the complete records of buf (n bytes, the log's format, at most
+ * max of them); fn returns non-zero to stop. */
+static int each_record(const char *buf, size_t n, uint32_t max,
+                       int (*fn)(const struct shm_undo_rec *r, void *arg),
+                       void *arg)
+{
+    uint32_t cnt = 0;
+    for (size_t o = 0; o + sizeof(struct shm_undo_rec) <= n && cnt < max;
+         cnt++) {
+        const struct shm_undo_rec *r = (const void *)(buf + o);
+        size_t sz = rec_size(r->len);
+        if (o + sz > n)
+            break;
+        int rc = fn(r, arg);
+        if (rc)
+            return rc;
+        o += sz;
+    }
+    return BZ_OK;
+}
+
+/* A log is replayed onto the files only if every record is one a writer
+ * could have made: a damaged or forged segment must not make recovery
+ * write at a negative offset or grow a file to an absurd size.  A size a
+ * record restores is either no larger than the file is now, or covered by
+ * old bytes some record saved (a truncation saves what it cut). */
+struct vet {
+    bz_seg *s;
+    int dirfd;
+    int64_t *cover;   /* per file slot: the largest off+len saved */
+    int64_t *now;     /* per file slot: its size now (-1: not looked) */
+    uint32_t nfiles;
+};
+
+static int vet_range(const struct shm_undo_rec *r, void *arg)
+{
+    struct vet *v = arg;
+    if (r->file < 0 || (uint32_t)r->file >= v->nfiles)
+        return bz__err(BZ_ECORRUPT, "the undo log names file slot %d, which "
+                       "does not exist", r->file);
+    if (r->off < 0 || r->old_size < 0 ||
+        (r->len && (r->off > INT64_MAX - r->len ||
+                    r->off + (int64_t)r->len > r->old_size)))
+        return bz__err(BZ_ECORRUPT, "the undo log has an impossible record "
+                       "for %s (offset %lld, %u bytes, old size %lld)",
+                       v->s->files[r->file].name, (long long)r->off, r->len,
+                       (long long)r->old_size);
+    int64_t end = r->off + (int64_t)r->len;
+    if (end > v->cover[r->file])
+        v->cover[r->file] = end;
+    return BZ_OK;
+}
+
+static int vet_size(const struct shm_undo_rec *r, void *arg)
+{
+    struct vet *v = arg;
+    if (r->old_size <= v->cover[r->file])
+        return BZ_OK;
+    if (v->now[r->file] < 0) {
+        struct stat st;
+        const char *name = v->s->files[r->file].name;
+        if (fstatat(v->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+            return bz__err_os(errno, "recovery cannot stat %s", name);
+        v->now[r->file] = (int64_t)st.st_size;
+    }
+    if (r->old_size <= v->now[r->file])
+        return BZ_OK;
+    return bz__err(BZ_ECORRUPT, "the undo log would grow %s from %lld to "
+                   "%lld bytes with nothing saved to fill them",
+                   v->s->files[r->file].name, (long long)v->now[r->file],
+                   (long long)r->old_size);
+}
+
+static int vet_logs(bz_seg *s, int dirfd, const char *spill, size_t nspill,
+                    uint32_t nrec)
+{
+    uint32_t nf = s->h->nfiles < s->h->sig.max_files ? s->h->nfiles
+                                                      : s->h->sig.max_files;
+    struct vet v = { s, dirfd, calloc(nf + 1, sizeof(int64_t)),
+                     malloc((nf + 1) * sizeof(int64_t)), nf };
+    int rc = BZ_OK;
+    if (!v.cover || !v.now)
+        rc = bz__nomem();
+    for (uint32_t i = 0; !rc && i < nf; i++)
+        v.now[i] = -1;
+    if (!rc)
+        rc = each_record(spill, nspill, UINT32_MAX, vet_range, &v);
+    if (!rc)
+        rc = each_record(records(s), s->undo->used, nrec, vet_range, &v);
+    if (!rc)
+        rc = each_record(spill, nspill, UINT32_MAX, vet_size, &v);
+    if (!rc)
+        rc = each_record(records(s), s->undo->used, nrec, vet_size, &v);
+    free(v.cover);
+    free(v.now);
+    return rc;
+}
+
 /* Replay the records of buf (n bytes, the log's format) newest first. */
 static int replay_buf(bz_seg *s, int dirfd, const char *buf, size_t n,
                       uint32_t max, uint32_t *done, uint64_t *bytes)
@@ -201,27 +300,35 @@ int bz__seg_recover(bz_seg *s, int dirfd, bool *recovered)
     uint64_t bytes = 0;
     int rc = BZ_OK;
     /* The spill file holds the newest records: they go first. */
+    char *spill = NULL;
+    size_t nspill = 0;
     if (u->spilled) {
         int fd = openat(dirfd, SPILL_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd >= 0) {
             off_t n = lseek(fd, 0, SEEK_END);
-            char *buf = n > 0 ? malloc((size_t)n) : NULL;
-            if (n > 0 && !buf)
+            spill = n > 0 ? malloc((size_t)n) : NULL;
+            if (n > 0 && !spill)
                 rc = bz__nomem();
-            else if (n > 0 && pread(fd, buf, (size_t)n, 0) != n)
+            else if (n > 0 && pread(fd, spill, (size_t)n, 0) != n)
                 rc = bz__err_os(errno ? errno : EIO, "cannot read %s",
                                 SPILL_FILE);
             else if (n > 0)
-                rc = replay_buf(s, dirfd, buf, (size_t)n, UINT32_MAX, &done,
-                                &bytes);
-            free(buf);
+                nspill = (size_t)n;
             close(fd);
         }
     }
+    uint32_t nrec = __atomic_load_n(&u->nrec, __ATOMIC_ACQUIRE);
+    size_t used = u->used;
+    if (!rc && used > capacity())
+        rc = bz__err(BZ_ECORRUPT, "the undo log claims %zu bytes, more than "
+                     "its %zu", used, capacity());
     if (!rc)
-        rc = replay_buf(s, dirfd, records(s), u->used,
-                        __atomic_load_n(&u->nrec, __ATOMIC_ACQUIRE), &done,
-                        &bytes);
+        rc = vet_logs(s, dirfd, spill, nspill, nrec);
+    if (!rc && nspill)
+        rc = replay_buf(s, dirfd, spill, nspill, UINT32_MAX, &done, &bytes);
+    free(spill);
+    if (!rc)
+        rc = replay_buf(s, dirfd, records(s), used, nrec, &done, &bytes);
     if (rc)
         return rc; /* the log stays active: the next locker tries again */
     /* The dead writer may have updated frames and sizes: forget them. */

@@ -978,6 +978,20 @@ static json_t *handle_line(const struct exec_ctx *x, const char *line,
     return reply;
 }
 
+/* One request line against db, for callers without stdin (the fuzzer,
+ * tests/fuzz/fuzz_exec.c): the reply exactly as run_lines would print it,
+ * without the newline, malloc'd (NULL when out of memory). */
+char *exec_line(bz_db *db, unsigned long lineno, const char *line,
+                size_t len)
+{
+    struct exec_ctx x = { db, lineno };
+    json_t *reply = handle_line(&x, line, len);
+    char *out = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
+
+    json_decref(reply);
+    return out;
+}
+
 /* ------------------------------------------------------------------ */
 /* The loop. */
 

@@ -6,6 +6,8 @@
 
 #include <stdio.h>
 
+#include <bazoola.h>
+
 /* Exit statuses shared by every bazoola command. */
 enum {
     BZ_EXIT_OK = 0,    /* done; for exec: stdin ended, whatever the results */
@@ -17,5 +19,9 @@ enum {
 int exec_main(int argc, char **argv);
 /* Print the usage text of `bazoola exec` to out. */
 void exec_usage(FILE *out);
+/* Handle one request line (line number lineno, for messages) against db;
+ * returns the compact JSON reply (caller frees), NULL when out of memory. */
+char *exec_line(bz_db *db, unsigned long lineno, const char *line,
+                size_t len);
 
 #endif /* BAZOOLA_TOOLS_EXEC_H */

@@ -7,5 +7,4 @@
 set -eu
 cd "$(dirname "$0")/.."
 ./scripts/build.sh -DBAZOOLA_TESTS=OFF >/dev/null
-echo "bztasks: open http://127.0.0.1:5000/ (Ctrl-C stops it)" >&2
 exec ./build/tools/bztasks "$@"

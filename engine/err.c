@@ -48,6 +48,21 @@ static struct err_state *err_state(void)
     return st;
 }
 
+/* Messages quote what was wrong (a name, a value), and a caller may pass
+ * a huge one: keep the start, cut on a UTF-8 boundary, and say how much
+ * went, so a message stays something a person can read. */
+#define MSG_MAX 4096
+
+static void cap_message(char *msg, size_t len)
+{
+    if (len <= MSG_MAX)
+        return;
+    size_t keep = MSG_MAX - 64;
+    while (keep > 0 && ((unsigned char)msg[keep] & 0xC0) == 0x80)
+        keep--;
+    snprintf(msg + keep, len + 1 - keep, "... (%zu more bytes)", len - keep);
+}
+
 static void err_vset(const char *prefix, const char *fmt, va_list ap)
 {
     struct err_state *st = err_state();
@@ -71,6 +86,7 @@ static void err_vset(const char *prefix, const char *fmt, va_list ap)
     if (plen)
         memcpy(st->msg, prefix, plen);
     vsnprintf(st->msg + plen, (size_t)n + 1, fmt, ap);
+    cap_message(st->msg, need - 1);
 }
 
 void bz__err_clear(void)

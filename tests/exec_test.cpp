@@ -123,6 +123,28 @@ TEST(ExecBadInput, BlankLinesAreSkippedAndLongLinesWork)
     EXPECT_NE(std::string::npos, r.lines[1].find(big));
 }
 
+/* A request line is bounded (64 MiB): a longer one gets bad_request
+ * naming its line, without taking that much memory, and the run goes on
+ * with the next line. */
+TEST(ExecBadInput, AnOverlongLineIsRefusedAndTheRunGoesOn)
+{
+    TempDir tmp("bzexec");
+    ASSERT_TRUE(write_file(tmp.file("s.schema"), "t: id PK, body TEXT\n"));
+    std::string input = "{\"op\":\"insert\",\"table\":\"t\",\"values\":{\"body\":\"";
+    input.append((size_t)64 << 20, 'x');
+    input += "\"}}\n{\"op\":\"insert\",\"table\":\"t\",\"values\":{\"body\":\"ok\"}}\n";
+    ToolRun r = exec_lines("exec " + tmp.file("d") + " --schema " +
+                           tmp.file("s.schema"),
+                       input, tmp);
+    EXPECT_EQ(0, r.status);
+    ASSERT_EQ(2u, r.lines.size());
+    EXPECT_NE(std::string::npos, r.lines[0].find("bad_request")) << r.lines[0];
+    EXPECT_NE(std::string::npos, r.lines[0].find("line 1")) << r.lines[0];
+    EXPECT_NE(std::string::npos, r.lines[0].find("longer than 64 MiB")) << r.lines[0];
+    /* The second line is a new request, not the tail of the first. */
+    EXPECT_NE(std::string::npos, r.lines[1].find("\"id\":1")) << r.lines[1];
+}
+
 TEST(ExecBadInput, ExitStatusesForBadInvocations)
 {
     TempDir tmp("bzexec");

@@ -355,3 +355,26 @@ TEST(ErrorSpace, KindsAndStrings)
 }
 
 } // namespace
+
+namespace {
+/* A message quotes what was wrong; a huge name is cut, on a character
+ * boundary, and the message says how much went. */
+TEST_F(Errors, HugeNamesAreCutInMessages)
+{
+    std::string name;
+    for (int i = 0; i < 50000; i++)
+        name += "\xc3\xa9";  /* é: cutting must not split it */
+    bz_rows *rs = nullptr;
+    EXPECT_EQ(BZ_EINVAL, bz_find_all(db(), name.c_str(), nullptr, &rs));
+    std::string m = bz_errmsg();
+    EXPECT_LE(m.size(), 4096u);
+    EXPECT_EQ(0u, m.rfind("no such table: '\xc3\xa9", 0)) << m.substr(0, 40);
+    size_t cut = m.find("... (");
+    ASSERT_NE(std::string::npos, cut);
+    EXPECT_NE(std::string::npos, m.find("more bytes)", cut));
+    /* What is kept is whole characters: the bytes before the cut come in
+     * pairs after the quote. */
+    size_t start = std::string("no such table: '").size();
+    EXPECT_EQ(0u, (cut - start) % 2) << "cut inside a character";
+}
+} // namespace

@@ -17,6 +17,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1019,18 +1020,66 @@ static int print_reply(const json_t *reply)
     return 0;
 }
 
+/* A request line is bounded, so that one enormous line cannot take the
+ * memory of the process: longer ones are skipped to their newline and
+ * answered with bad_request. */
+#define EXEC_MAX_LINE ((size_t)64 << 20)
+
+/* Read one line (with its newline) into *buf; -1 at end of input.  A line
+ * longer than max sets *too_long and keeps only its first max bytes. */
+static ssize_t read_line(FILE *in, char **buf, size_t *cap, size_t max,
+                         bool *too_long)
+{
+    size_t len = 0;
+    int c;
+    *too_long = false;
+    while ((c = getc_unlocked(in)) != EOF) {
+        if (len < max) {
+            if (len + 2 > *cap) {
+                size_t ncap = *cap ? *cap * 2 : 4096;
+                char *n = realloc(*buf, ncap);
+                if (!n)
+                    return -2;
+                *buf = n;
+                *cap = ncap;
+            }
+            (*buf)[len++] = (char)c;
+        } else {
+            *too_long = true;
+        }
+        if (c == '\n')
+            break;
+    }
+    if (c == EOF && len == 0 && !*too_long)
+        return -1;
+    (*buf)[len] = '\0';
+    return (ssize_t)len;
+}
+
 static int run_lines(struct exec_ctx *x)
 {
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
     int status = BZ_EXIT_OK;
+    bool too_long;
 
-    while ((n = getline(&line, &cap, stdin)) >= 0) {
+    while ((n = read_line(stdin, &line, &cap, EXEC_MAX_LINE, &too_long)) != -1) {
         x->lineno++;
-        if (is_blank(line, (size_t)n))
+        json_t *reply;
+        if (n == -2) {
+            /* The rest of the line would be read as another: stop. */
+            print_reply(NULL);
+            status = BZ_EXIT_FAIL;
+            break;
+        }
+        if (too_long)
+            reply = bad_request(x, "the line is longer than %zu MiB",
+                                EXEC_MAX_LINE >> 20);
+        else if (is_blank(line, (size_t)n))
             continue;
-        json_t *reply = handle_line(x, line, (size_t)n);
+        else
+            reply = handle_line(x, line, (size_t)n);
         int failed = print_reply(reply);
         json_decref(reply);
         if (failed) {

@@ -835,6 +835,52 @@ TEST(BadInput, SymlinksAreNotFollowed)
 }
 
 /* ------------------------------------------------------------------ */
+/* The segment of a directory, mapped by hand to damage it. */
+struct MappedSegment {
+    char *base = nullptr;
+    size_t size = 0;
+    struct shm_layout lay {};
+
+    MappedSegment(const std::string &dir, bool writable)
+    {
+        struct stat ds;
+        if (stat(dir.c_str(), &ds) != 0)
+            return;
+        char name[128];
+        snprintf(name, sizeof name, "/bazoola-%llx-%llx",
+                 (unsigned long long)ds.st_dev, (unsigned long long)ds.st_ino);
+        int fd = shm_open(name, writable ? O_RDWR : O_RDONLY, 0);
+        struct stat ss;
+        if (fd < 0)
+            return;
+        if (fstat(fd, &ss) == 0) {
+            void *p = mmap(nullptr, (size_t)ss.st_size,
+                           PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED,
+                           fd, 0);
+            if (p != MAP_FAILED) {
+                base = (char *)p;
+                size = (size_t)ss.st_size;
+                bz__seg_layout(&header()->sig, &lay);
+            }
+        }
+        close(fd);
+    }
+    ~MappedSegment()
+    {
+        if (base)
+            munmap(base, size);
+    }
+    MappedSegment(const MappedSegment &) = delete;
+    MappedSegment &operator=(const MappedSegment &) = delete;
+
+    struct shm_header *header() { return (struct shm_header *)base; }
+    struct shm_frame *frames() { return (struct shm_frame *)(base + lay.frames); }
+    struct shm_file *files() { return (struct shm_file *)(base + lay.files); }
+    struct shm_undo *undo() { return (struct shm_undo *)(base + lay.undo); }
+    int32_t *buckets() { return (int32_t *)(base + lay.buckets); }
+};
+
+/* ------------------------------------------------------------------ */
 /* Regression (fuzz_segment): a segment left by dead processes whose header
  * is valid but whose cache indices point outside the mapping is rebuilt. */
 
@@ -857,46 +903,27 @@ TEST(BadInput, DamagedSegmentIsRebuilt)
         int st;
         ASSERT_EQ(pid, waitpid(pid, &st, 0));
         ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-        struct stat ds;
-        ASSERT_EQ(0, stat(dir.c_str(), &ds));
-        char name[128];
-        snprintf(name, sizeof name, "/bazoola-%llx-%llx",
-                 (unsigned long long)ds.st_dev, (unsigned long long)ds.st_ino);
-        int fd = shm_open(name, O_RDWR, 0);
-        ASSERT_GE(fd, 0) << name;
-        struct stat ss;
-        ASSERT_EQ(0, fstat(fd, &ss));
-        char *base = (char *)mmap(nullptr, (size_t)ss.st_size,
-                                  PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        ASSERT_NE(MAP_FAILED, (void *)base);
-        auto *h = (struct shm_header *)base;
-        struct shm_layout lay;
-        bz__seg_layout(&h->sig, &lay);
-        auto *frames = (struct shm_frame *)(base + lay.frames);
-        switch (variant) {
-        case 0: h->clock_hand = 0xfffffff0u; break;
-        case 1: ((int32_t *)(base + lay.buckets))[3] = 1 << 30; break;
-        case 2: frames[0].file = 1 << 20; break;
-        case 3: ((struct shm_undo *)(base + lay.undo))->used = UINT64_MAX / 2; break;
+        {
+            MappedSegment seg(dir.path(), true);
+            ASSERT_NE(nullptr, seg.base);
+            switch (variant) {
+            case 0: seg.header()->clock_hand = 0xfffffff0u; break;
+            case 1: seg.buckets()[3] = 1 << 30; break;
+            case 2: seg.frames()[0].file = 1 << 20; break;
+            case 3: seg.undo()->used = UINT64_MAX / 2; break;
+            }
         }
-        munmap(base, (size_t)ss.st_size);
-        close(fd);
-
         Db db(open_mode(dir.path(), BZ_LOCK_SHARED));
         ASSERT_TRUE(db) << "variant " << variant << ": " << last_error(-1);
         EXPECT_FALSE(read_everything(db.get(), "variant " + std::to_string(variant)));
-        /* Rebuilt: the new segment's clock hand is in range. */
-        fd = shm_open(name, O_RDONLY, 0);
-        ASSERT_GE(fd, 0);
-        ASSERT_EQ(0, fstat(fd, &ss));
-        base = (char *)mmap(nullptr, (size_t)ss.st_size, PROT_READ, MAP_SHARED, fd, 0);
-        ASSERT_NE(MAP_FAILED, (void *)base);
-        h = (struct shm_header *)base;
-        EXPECT_LT(h->clock_hand, h->sig.nframes) << "variant " << variant;
-        bz__seg_layout(&h->sig, &lay);
-        EXPECT_LT(((struct shm_undo *)(base + lay.undo))->used, (uint64_t)BZ_SHM_UNDO_SIZE);
-        munmap(base, (size_t)ss.st_size);
-        close(fd);
+        /* Rebuilt: the new segment's indices are in range. */
+        {
+            MappedSegment seg(dir.path(), false);
+            ASSERT_NE(nullptr, seg.base);
+            EXPECT_LT(seg.header()->clock_hand, seg.header()->sig.nframes)
+                << "variant " << variant;
+            EXPECT_LT(seg.undo()->used, (uint64_t)BZ_SHM_UNDO_SIZE);
+        }
         db.reset();
         tried++;
     }
@@ -920,45 +947,31 @@ TEST(BadInput, ForgedUndoLogIsRefused)
         struct stat before;
         ASSERT_EQ(0, stat((dir.path() + "/notes.dat").c_str(), &before));
 
-        struct stat ds;
-        ASSERT_EQ(0, stat(dir.c_str(), &ds));
-        char name[128];
-        snprintf(name, sizeof name, "/bazoola-%llx-%llx",
-                 (unsigned long long)ds.st_dev, (unsigned long long)ds.st_ino);
-        int fd = shm_open(name, O_RDWR, 0);
-        ASSERT_GE(fd, 0) << name;
-        struct stat ss;
-        ASSERT_EQ(0, fstat(fd, &ss));
-        char *base = (char *)mmap(nullptr, (size_t)ss.st_size,
-                                  PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        ASSERT_NE(MAP_FAILED, (void *)base);
-        auto *h = (struct shm_header *)base;
-        struct shm_layout lay;
-        bz__seg_layout(&h->sig, &lay);
-        auto *files = (struct shm_file *)(base + lay.files);
-        int32_t slot = -1;
-        for (uint32_t k = 0; k < h->nfiles; k++)
-            if (strcmp(files[k].name, "notes.dat") == 0)
-                slot = (int32_t)k;
-        ASSERT_GE(slot, 0);
-        auto *u = (struct shm_undo *)(base + lay.undo);
-        auto *r = (struct shm_undo_rec *)(u + 1);
-        r->file = slot;
-        r->len = 0;
-        r->off = 0;
-        r->old_size = before.st_size;
-        switch (variant) {
-        case 0: r->old_size = (int64_t)1 << 39; break;  /* grow to 512 GiB */
-        case 1: r->off = -4096; break;                 /* before the start */
-        case 2: r->len = 8; r->old_size = 4; break;    /* bytes past the size */
-        case 3: r->file = 1 << 20; break;              /* no such file */
+        {
+            MappedSegment seg(dir.path(), true);
+            ASSERT_NE(nullptr, seg.base);
+            int32_t slot = -1;
+            for (uint32_t k = 0; k < seg.header()->nfiles; k++)
+                if (strcmp(seg.files()[k].name, "notes.dat") == 0)
+                    slot = (int32_t)k;
+            ASSERT_GE(slot, 0);
+            struct shm_undo *u = seg.undo();
+            auto *r = (struct shm_undo_rec *)(u + 1);
+            r->file = slot;
+            r->len = 0;
+            r->off = 0;
+            r->old_size = before.st_size;
+            switch (variant) {
+            case 0: r->old_size = (int64_t)1 << 39; break;  /* grow to 512 GiB */
+            case 1: r->off = -4096; break;                 /* before the start */
+            case 2: r->len = 8; r->old_size = 4; break;    /* bytes past the size */
+            case 3: r->file = 1 << 20; break;              /* no such file */
+            }
+            u->nrec = 1;
+            u->used = (sizeof(*r) + r->len + 7) & ~(size_t)7;
+            u->pid = 1;
+            __atomic_store_n(&u->active, 1, __ATOMIC_RELEASE);
         }
-        u->nrec = 1;
-        u->used = (sizeof(*r) + r->len + 7) & ~(size_t)7;
-        u->pid = 1;
-        __atomic_store_n(&u->active, 1, __ATOMIC_RELEASE);
-        munmap(base, (size_t)ss.st_size);
-        close(fd);
 
         /* The next writer finds the log active and must refuse it. */
         bz_values *v = bz_values_new();

@@ -526,7 +526,7 @@ int bz__op_begin(bz_opctx *op, bz_db *db)
     return BZ_OK;
 }
 
-void bz__op_end(bz_opctx *op)
+void bz__op_free_bufs(bz_opctx *op)
 {
     bz__buf_free(&op->row);
     bz__buf_free(&op->text);
@@ -534,6 +534,11 @@ void bz__op_end(bz_opctx *op)
     bz__buf_free(&op->aux_text);
     bz__buf_free(&op->scan);
     bz__buf_free(&op->prefilter);
+}
+
+void bz__op_end(bz_opctx *op)
+{
+    bz__op_free_bufs(op);
     bz__lock_release(op->db->lock);
 }
 

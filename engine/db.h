@@ -63,6 +63,8 @@ struct bz_joins {
 
 int bz__op_begin(bz_opctx *op, bz_db *db);
 void bz__op_end(bz_opctx *op);
+/* The scratch buffers only (an optimistic read takes no lock). */
+void bz__op_free_bufs(bz_opctx *op);
 /* Resolve a table name (BZ_EINVAL naming it when unknown). */
 int bz__table_lookup(bz_db *db, const char *name, bz_table **t);
 

@@ -292,16 +292,6 @@ static void discard(struct read_args *a)
 
 typedef int (*read_fn)(bz_opctx *op, struct read_args *a);
 
-static void opctx_free(bz_opctx *op)
-{
-    bz__buf_free(&op->row);
-    bz__buf_free(&op->text);
-    bz__buf_free(&op->aux_row);
-    bz__buf_free(&op->aux_text);
-    bz__buf_free(&op->scan);
-    bz__buf_free(&op->prefilter);
-}
-
 static int run_read(bz_db *db, read_fn fn, struct read_args *a)
 {
     int rc;
@@ -325,7 +315,7 @@ static int run_read(bz_db *db, read_fn fn, struct read_args *a)
             bz__opt_read = true;
             rc = fn(&op, a);
             bz__opt_read = false;
-            opctx_free(&op);
+            bz__op_free_bufs(&op);
             if (bz__seg_read_valid(seg, seq) && rc == BZ_OK) {
                 if (retried)
                     bz__seg_count_read(seg, true, true);

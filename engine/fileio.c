@@ -173,22 +173,7 @@ int bz__file_read(bz_file *f, int64_t off, void *buf, size_t len, size_t *got)
 
 int bz__file_pread(bz_file *f, int64_t off, void *buf, size_t len, size_t *got)
 {
-    size_t done = 0;
-    while (done < len) {
-        ssize_t r = pread(f->fd, (char *)buf + done, len - done,
-                          (off_t)(off + (int64_t)done));
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return bz__err_os(errno, "cannot read %s at offset %lld", f->name,
-                              (long long)(off + (int64_t)done));
-        }
-        if (r == 0)
-            break;
-        done += (size_t)r;
-    }
-    *got = done;
-    return BZ_OK;
+    return bz__pread_full(f->fd, f->name, off, buf, len, got);
 }
 
 static int raw_write(bz_file *f, int64_t off, const void *buf, size_t len)

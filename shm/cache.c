@@ -214,26 +214,37 @@ static int32_t take_frame(bz_seg *s)
     return (int32_t)i;
 }
 
-static int load(bz_seg *s, int32_t file, int fd, int64_t page, int32_t *out)
+int bz__pread_full(int fd, const char *name, int64_t off, void *buf,
+                   size_t len, size_t *got)
 {
-    /* Read into private memory first: the frame may be read at any moment
-     * by an optimistic reader, and is only written with atomic stores. */
-    static __thread char buf[BZ_SHM_PAGE];
     size_t done = 0;
-    while (done < BZ_SHM_PAGE) {
-        ssize_t r = pread(fd, buf + done, BZ_SHM_PAGE - done,
-                          (off_t)(page * BZ_SHM_PAGE + (int64_t)done));
+    while (done < len) {
+        ssize_t r = pread(fd, (char *)buf + done, len - done,
+                          (off_t)(off + (int64_t)done));
         if (r < 0) {
             if (errno == EINTR)
                 continue;
-            return bz__err_os(errno, "cannot read %s at offset %lld",
-                              s->files[file].name,
-                              (long long)(page * BZ_SHM_PAGE));
+            return bz__err_os(errno, "cannot read %s at offset %lld", name,
+                              (long long)(off + (int64_t)done));
         }
         if (r == 0)
             break;
         done += (size_t)r;
     }
+    *got = done;
+    return BZ_OK;
+}
+
+static int load(bz_seg *s, int32_t file, int fd, int64_t page, int32_t *out)
+{
+    /* Read into private memory first: the frame may be read at any moment
+     * by an optimistic reader, and is only written with atomic stores. */
+    static __thread char buf[BZ_SHM_PAGE];
+    size_t done;
+    int rc = bz__pread_full(fd, s->files[file].name, page * BZ_SHM_PAGE, buf,
+                            BZ_SHM_PAGE, &done);
+    if (rc)
+        return rc;
     int32_t idx = take_frame(s);
     struct shm_frame *fr = &s->frames[idx];
     bz__copy_in(s->data + (size_t)idx * BZ_SHM_PAGE, buf, done);

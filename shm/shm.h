@@ -67,6 +67,12 @@ void bz__cache_flush_counts(bz_seg *s);
 void bz__cache_thread_lookups(uint64_t *hits, uint64_t *misses);
 void bz__seg_count_read(bz_seg *s, bool optimistic, bool retried);
 
+/* Read len bytes at off, retrying interrupted and short reads; *got < len
+ * only at end of file.  name is for the message.  The one read loop of the
+ * cache, the checker's comparison and the engine's uncached reads. */
+int bz__pread_full(int fd, const char *name, int64_t off, void *buf,
+                   size_t len, size_t *got);
+
 /* ---- pages (under the lock) ---- */
 int bz__seg_read(bz_seg *s, int slot, int fd, int64_t off, void *buf,
                  size_t len, size_t *got);

@@ -16,27 +16,6 @@
 #include "shm_int.h"
 #include "verify.h"
 
-static int read_page(int fd, int64_t page, char *buf, size_t *got,
-                     const char *name)
-{
-    size_t done = 0;
-    while (done < BZ_SHM_PAGE) {
-        ssize_t r = pread(fd, buf + done, BZ_SHM_PAGE - done,
-                          (off_t)(page * BZ_SHM_PAGE + (int64_t)done));
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return bz__err_os(errno, "cannot read %s at offset %lld", name,
-                              (long long)(page * BZ_SHM_PAGE));
-        }
-        if (r == 0)
-            break;
-        done += (size_t)r;
-    }
-    *got = done;
-    return BZ_OK;
-}
-
 int bz__seg_verify_file(bz_seg *s, int slot, int fd, bz_seg_diff_cb cb,
                         void *arg, int64_t *pages)
 {
@@ -70,7 +49,8 @@ int bz__seg_verify_file(bz_seg *s, int slot, int fd, bz_seg_diff_cb cb,
             continue;
         }
         size_t got = 0;
-        int rc = read_page(fd, page, disk, &got, f->name);
+        int rc = bz__pread_full(fd, f->name, page * BZ_SHM_PAGE, disk,
+                                BZ_SHM_PAGE, &got);
         if (rc)
             return rc;
         bz__copy_out(cached, s->data + (size_t)i * BZ_SHM_PAGE, valid);

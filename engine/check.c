@@ -362,6 +362,18 @@ static int parse_slot(const char *s, int64_t *v)
     return bz__dec_uint_padded(s, BZ_INT_WIDTH, v) ? -1 : 0;
 }
 
+/* Entries [first, first+cnt) of a file of 9-byte entries (the index, the
+ * free stack), which must all be there: the size was taken under the same
+ * lock. */
+static int read_slots(bz_file *f, int64_t first, int64_t cnt, char *buf)
+{
+    size_t want = (size_t)cnt * BZ_INT_WIDTH, got;
+    int rc = bz__file_pread(f, first * BZ_INT_WIDTH, buf, want, &got);
+    if (!rc && got != want)
+        rc = bz__err_os(EIO, "%s shrank while locked", f->name);
+    return rc;
+}
+
 static int check_index(struct chk *c, struct tstate *ts)
 {
     bz_table *t = ts->t;
@@ -384,15 +396,9 @@ static int check_index(struct chk *c, struct tstate *ts)
     for (int64_t k0 = 0; k0 < nslots; k0 += SLOTS_PER_CHUNK) {
         int64_t cnt = nslots - k0 < SLOTS_PER_CHUNK ? nslots - k0
                                                     : SLOTS_PER_CHUNK;
-        size_t got;
-        if ((rc = bz__file_pread(&t->idx, k0 * BZ_INT_WIDTH, buf,
-                            (size_t)cnt * BZ_INT_WIDTH, &got))) {
+        if ((rc = read_slots(&t->idx, k0, cnt, buf))) {
             free(buf);
             return rc;
-        }
-        if (got != (size_t)cnt * BZ_INT_WIDTH) {
-            free(buf);
-            return bz__err_os(EIO, "%s shrank while locked", file);
         }
         for (int64_t k = 0; k < cnt; k++) {
             int64_t id = k0 + k + 1, off = (id - 1) * BZ_INT_WIDTH, v = -1;
@@ -480,15 +486,9 @@ static int check_free(struct chk *c, struct tstate *ts)
     char b[64];
     for (int64_t e0 = 0; e0 < n; e0 += SLOTS_PER_CHUNK) {
         int64_t cnt = n - e0 < SLOTS_PER_CHUNK ? n - e0 : SLOTS_PER_CHUNK;
-        size_t got;
-        if ((rc = bz__file_pread(&t->fre, e0 * BZ_INT_WIDTH, buf,
-                            (size_t)cnt * BZ_INT_WIDTH, &got))) {
+        if ((rc = read_slots(&t->fre, e0, cnt, buf))) {
             free(buf);
             return rc;
-        }
-        if (got != (size_t)cnt * BZ_INT_WIDTH) {
-            free(buf);
-            return bz__err_os(EIO, "%s shrank while locked", file);
         }
         for (int64_t k = 0; k < cnt; k++) {
             int64_t e = e0 + k, off = e * BZ_INT_WIDTH, v;

@@ -293,13 +293,14 @@ static bool ascii_only(const char *s, size_t len);
  * bytes live in another file.  An ISUBSTR needle must fold to ASCII, so
  * that ASCII-lowering the row bytes finds every match in ASCII rows (rows
  * with other bytes are let through to the full test). */
-static const struct cc_pair *find_pf(const bz_ccond *cc, const bz_tdef *t)
+static const struct cc_pair *find_pf(const bz_ccond *cc, const bz_tdef *t,
+                                     bz_op *op)
 {
     if (!cc)
         return NULL;
     if (cc->node == NODE_AND) {
-        const struct cc_pair *p = find_pf(cc->a, t);
-        return p ? p : find_pf(cc->b, t);
+        const struct cc_pair *p = find_pf(cc->a, t, op);
+        return p ? p : find_pf(cc->b, t, op);
     }
     if (cc->node != NODE_LEAF ||
         (cc->op != BZ_SUBSTR && cc->op != BZ_ISUBSTR))
@@ -311,17 +312,10 @@ static const struct cc_pair *find_pf(const bz_ccond *cc, const bz_tdef *t)
             continue;
         if (cc->op == BZ_ISUBSTR && !ascii_only(p->s, p->len))
             continue;
+        *op = cc->op;
         return p;
     }
     return NULL;
-}
-
-static bool find_pf_op(const bz_ccond *cc, const struct cc_pair *p)
-{
-    if (cc->node == NODE_AND)
-        return find_pf_op(cc->a, p) || find_pf_op(cc->b, p);
-    return cc->node == NODE_LEAF && p >= cc->p && p < cc->p + cc->n &&
-           cc->op == BZ_ISUBSTR;
 }
 
 int bz__cond_compile(const bz_cond *c, const bz_tdef *t, bz_ccond **out)
@@ -329,7 +323,8 @@ int bz__cond_compile(const bz_cond *c, const bz_tdef *t, bz_ccond **out)
     int rc = compile_node(c, t, out);
     if (rc || !*out)
         return rc;
-    const struct cc_pair *p = find_pf(*out, t);
+    bz_op op;
+    const struct cc_pair *p = find_pf(*out, t, &op);
     if (p) {
         bz_prefilter *pf = &(*out)->pf;
         (*out)->has_pf = true;
@@ -337,7 +332,7 @@ int bz__cond_compile(const bz_cond *c, const bz_tdef *t, bz_ccond **out)
         pf->width = t->fields[p->field].width;
         pf->needle = p->s;
         pf->len = p->len;
-        pf->fold = find_pf_op(*out, p);
+        pf->fold = op == BZ_ISUBSTR;
     }
     return BZ_OK;
 }

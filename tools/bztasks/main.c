@@ -253,6 +253,24 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     }
 }
 
+/* The demo's directory, with its schema, in lock mode shared: the parent
+ * (to seed it) and every worker open it the same way. */
+static int open_shared(const char *dir, bz_db **db)
+{
+    bz_schema *schema = NULL;
+    bz_options *opts = bz_options_new();
+    int rc = bz_schema_parse(bzt_schema_text, strlen(bzt_schema_text),
+                             &schema);
+    if (!rc)
+        rc = opts ? bz_options_set_lock_mode(opts, BZ_LOCK_SHARED)
+                  : BZ_ENOMEM;
+    if (!rc)
+        rc = bz_open(dir, schema, opts, db);
+    bz_schema_free(schema);
+    bz_options_free(opts);
+    return rc;
+}
+
 static int worker(int lfd, const char *dir)
 {
     /* Block the stop signals before MHD starts its thread, so that only
@@ -269,18 +287,7 @@ static int worker(int lfd, const char *dir)
         return EXIT_FAIL;
 
     struct app app = {.dir = dir, .pid = getpid()};
-    bz_schema *schema = NULL;
-    bz_options *opts = bz_options_new();
-    int rc = bz_schema_parse(bzt_schema_text, strlen(bzt_schema_text),
-                             &schema);
-    if (!rc)
-        rc = opts ? bz_options_set_lock_mode(opts, BZ_LOCK_SHARED)
-                  : BZ_ENOMEM;
-    if (!rc)
-        rc = bz_open(dir, schema, opts, &app.db);
-    bz_schema_free(schema);
-    bz_options_free(opts);
-    if (rc) {
+    if (open_shared(dir, &app.db)) {
         fprintf(stderr, "bztasks: worker %d: %s: %s\n", (int)app.pid, dir,
                 bz_errmsg());
         return EXIT_FAIL;
@@ -354,23 +361,13 @@ static int listen_on(int port, int *bound)
  * fork(), and the workers open their own. */
 static int prepare(const char *dir)
 {
-    bz_schema *schema = NULL;
-    bz_options *opts = bz_options_new();
     bz_db *db = NULL;
-    int rc = bz_schema_parse(bzt_schema_text, strlen(bzt_schema_text),
-                             &schema);
-    if (!rc)
-        rc = opts ? bz_options_set_lock_mode(opts, BZ_LOCK_SHARED)
-                  : BZ_ENOMEM;
-    if (!rc)
-        rc = bz_open(dir, schema, opts, &db);
+    int rc = open_shared(dir, &db);
     if (!rc)
         rc = seed_if_empty(db);
     if (rc)
         fprintf(stderr, "bztasks: %s: %s\n", dir, bz_errmsg());
     bz_close(db);
-    bz_schema_free(schema);
-    bz_options_free(opts);
     return rc;
 }
 

@@ -72,7 +72,7 @@ static void work(const struct bench_spec *s, struct bench_worker *w,
     const uint64_t warm_end = t0 + (uint64_t)(s->warmup * 1e9);
     const uint64_t end = warm_end + win * (uint64_t)s->reps;
     uint64_t (*lock_wait)(void) = s->t->ops->lock_wait_ns;
-    uint64_t wait0 = 0;
+    uint64_t wait0 = 0, busy0 = 0;
     bool timing = false;
     sleep_until(t0);
     for (;;) {
@@ -82,7 +82,7 @@ static void work(const struct bench_spec *s, struct bench_worker *w,
              * the wait it and its successors see, over the time they take. */
             timing = true;
             wait0 = lock_wait();
-            r->busy_ns = a;
+            busy0 = a;
         }
         if (a >= end)
             break;
@@ -100,7 +100,7 @@ static void work(const struct bench_spec *s, struct bench_worker *w,
     }
     if (timing) {
         r->wait_ns = lock_wait() - wait0;
-        r->busy_ns = now_ns() - r->busy_ns;
+        r->busy_ns = now_ns() - busy0;
     }
 }
 

@@ -1028,7 +1028,7 @@ int bz_check(bz_db *db, unsigned flags, const bz_check_cbs *cbs,
      * as every writer does: what remains different in the cache after
      * that would be served to readers. */
     for (int i = 0; i < nt && db->seg && !rc; i++)
-        rc = bz__table_check_files(&db->tables[i], db->dirfd, true);
+        rc = bz__table_check_files(&db->tables[i], db->dirfd);
     size_t ntab = nt > 0 ? (size_t)nt : 1;
     struct tstate *ts = calloc(ntab, sizeof(*ts));
     bz_repair *reps = calloc(ntab, sizeof(*reps));
@@ -1199,6 +1199,7 @@ int bz_check_dir(const char *dir, const bz_schema *schema,
     o->create = missing;
     bz_db *db;
     o->for_check = true;
+    o->for_repair = (flags & BZ_CHECK_REPAIR) != 0;
     rc = schema ? bz_open(dir, schema, o, &db) : bz_open_recorded(dir, o, &db);
     bz_options_free(o);
     bz_schema_free(rec);

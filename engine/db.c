@@ -393,7 +393,10 @@ static int db_open(const char *dir, const bz_schema *schema,
          * that died since the segment was last used is undone before we
          * read a byte. */
         bz__lock_release(db->lock);
-        if ((rc = bz__lock_acquire(db->lock)))
+        bz__lock_repairing = opts && opts->for_repair;
+        rc = bz__lock_acquire(db->lock);
+        bz__lock_repairing = false;
+        if (rc)
             goto fail;
     }
     /* A journal left by a sync=full writer that never committed: replay
@@ -478,14 +481,8 @@ int bz_lock(bz_db *db)
     int rc = bz__db_check_process(db);
     if (rc || (rc = bz__lock_acquire(db->lock)))
         return rc;
-    /* An explicit lock is a writer-lock acquisition: outside changes to
-     * any of the handle's files are looked for now (shm/README.md). */
-    if (db->seg && bz__lock_depth(db->lock) == 1) {
-        for (int i = 0; i < db->schema->ntables && !rc; i++)
-            rc = bz__table_check_files(&db->tables[i], db->dirfd, false);
-        if (rc)
-            bz__lock_release(db->lock);
-    }
+    /* Outside changes are looked for at each file's first access under
+     * the lock (fileio.c), so everything read inside it is current. */
     return rc;
 }
 

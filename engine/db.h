@@ -26,6 +26,10 @@ struct bz_options {
      * (table, file, offset) instead of failing to open.  Nothing else
      * reads rows at open, so nothing else is skipped. */
     bool for_check;
+    /* Internal, for a repair: a dead writer's undo log that cannot be
+     * replayed (an outside writer wrote since) is closed unreplayed, and
+     * the repair rebuilds what the rows both writers left imply. */
+    bool for_repair;
 };
 
 struct bz_db {

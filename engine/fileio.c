@@ -86,6 +86,7 @@ int bz__file_open(bz_file *f, int dirfd, const char *table, const char *name,
         return bz__err(BZ_EINVAL, "%s is not a regular file", name);
     }
     f->fd = fd;
+    f->dirfd = dirfd;
     f->ino = (uint64_t)st.st_ino;
     f->size = st.st_size;
     f->gen = 0;
@@ -133,6 +134,17 @@ int bz__file_check(bz_file *f, int dirfd, bool *changed)
     return bz__err(BZ_EIO, "%s keeps being replaced", f->name);
 }
 
+/* Shared mode, under the lock: the first access to a file in a lock
+ * epoch looks for outside changes first (shm/README.md, "Outside
+ * writers"), so every decision is made on the file as it is. */
+static int ensure_fresh(bz_file *f)
+{
+    if (bz__seg_file_fresh(f->seg, f->slot))
+        return BZ_OK;
+    bool changed;
+    return bz__file_check(f, f->dirfd, &changed);
+}
+
 void bz__file_close(bz_file *f)
 {
     if (f->fd >= 0)
@@ -147,7 +159,9 @@ int bz__file_size(bz_file *f, uint64_t gen, int64_t *size)
     if (f->seg && bz__opt_read)
         return bz__seg_size_opt(f->seg, f->slot, size);
     if (f->seg) {
-        int rc = bz__seg_file_size(f->seg, f->slot, f->fd, size);
+        int rc = ensure_fresh(f);
+        if (!rc)
+            rc = bz__seg_file_size(f->seg, f->slot, f->fd, size);
         f->size = *size;
         return rc;
     }
@@ -166,8 +180,14 @@ int bz__file_read(bz_file *f, int64_t off, void *buf, size_t len, size_t *got)
 {
     if (f->seg && bz__opt_read)
         return bz__seg_read_opt(f->seg, f->slot, off, buf, len, got);
-    if (f->seg)
+    if (f->seg) {
+        int rc = ensure_fresh(f);
+        if (rc) {
+            *got = 0;
+            return rc;
+        }
         return bz__seg_read(f->seg, f->slot, f->fd, off, buf, len, got);
+    }
     return bz__file_pread(f, off, buf, len, got);
 }
 
@@ -227,8 +247,10 @@ void bz__txn_begin(bz_txn *tx, uint64_t gen, struct bz_seg *seg, int dirfd)
     tx->marked = false;
 }
 
-/* Save the bytes of [off, off+len) that exist now, and the size. */
-static int txn_record(bz_txn *tx, bz_file *f, int64_t off, size_t len)
+/* Save the bytes of [off, off+len) that exist now, and the size; and,
+ * for recovery, what the change will leave (nbuf, nlen; new_size). */
+static int txn_record(bz_txn *tx, bz_file *f, int64_t off, size_t len,
+                      int64_t new_size, const void *nbuf, size_t nlen)
 {
     int64_t size;
     int rc = bz__file_size(f, tx->gen, &size);
@@ -270,8 +292,11 @@ static int txn_record(bz_txn *tx, bz_file *f, int64_t off, size_t len)
     }
     /* The crash-safe copies: in the segment, and on disk for sync=full,
      * before the file changes. */
+    if (new_size < 0)
+        new_size = off + (int64_t)nlen > size ? off + (int64_t)nlen : size;
     if ((tx->seg && (rc = bz__seg_undo_add(tx->seg, tx->dirfd, f->slot, off,
-                                           size, u->old, u->len))) ||
+                                           size, u->old, u->len, new_size,
+                                           nbuf, nlen))) ||
         (tx->journal && (rc = bz__journal_add(tx->journal, tx->dirfd, f->name,
                                               off, size, u->old, u->len)))) {
         free(u->old);
@@ -284,7 +309,7 @@ static int txn_record(bz_txn *tx, bz_file *f, int64_t off, size_t len)
 int bz__txn_write(bz_txn *tx, bz_file *f, int64_t off, const void *buf,
                   size_t len)
 {
-    int rc = txn_record(tx, f, off, len);
+    int rc = txn_record(tx, f, off, len, -1, buf, len);
     if (rc)
         return rc;
     if ((rc = raw_write(f, off, buf, len)))
@@ -300,7 +325,8 @@ int bz__txn_truncate(bz_txn *tx, bz_file *f, int64_t size)
     int rc = bz__file_size(f, tx->gen, &cur);
     if (rc)
         return rc;
-    if ((rc = txn_record(tx, f, size, cur > size ? (size_t)(cur - size) : 0)))
+    if ((rc = txn_record(tx, f, size, cur > size ? (size_t)(cur - size) : 0,
+                         size, NULL, 0)))
         return rc;
     if ((rc = raw_truncate(f, size)))
         return rc;

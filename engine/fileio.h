@@ -30,6 +30,7 @@ typedef struct bz_file {
     struct bz_seg *seg; /* shared mode: pages and size live there */
     int slot;           /* the file's entry in seg */
     uint64_t ino;       /* the inode fd holds */
+    int dirfd;          /* the data directory (not ours to close) */
 } bz_file;
 
 /* Set while this thread runs an optimistic read (no lock held): reads and

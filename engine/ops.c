@@ -260,15 +260,11 @@ static int erase_texts(bz_txn *tx, bz_table *t, const bz_fval *vals)
     return BZ_OK;
 }
 
-/* Before writing: outside changes detected (shared mode), cached sizes
- * fresh and sane. */
+/* Before writing: cached sizes fresh and sane.  (Outside changes were
+ * looked for at each file's first access under this lock: fileio.c.) */
 static int prepare_write(bz_opctx *op, bz_table *t)
 {
-    int rc = BZ_OK;
-    if (op->db->seg)
-        rc = bz__table_check_files(t, op->db->dirfd, false);
-    if (!rc)
-        rc = bz__table_check_sizes(t, op->gen);
+    int rc = bz__table_check_sizes(t, op->gen);
     int64_t sz;
     if (!rc && t->def->ntext)
         rc = bz__file_size(&t->txt, op->gen, &sz);

@@ -87,6 +87,7 @@ uint64_t bz_stats_frames(const bz_stats *s) { return s ? s->snap.nframes : 0; }
 uint64_t bz_stats_frames_used(const bz_stats *s) { return s ? s->snap.frames_used : 0; }
 uint64_t bz_stats_created_at(const bz_stats *s) { return s ? s->snap.created_at : 0; }
 uint64_t bz_stats_recoveries(const bz_stats *s) { return s ? s->snap.recoveries : 0; }
+int bz_stats_fine_timestamps(const bz_stats *s) { return s && s->snap.mgtime; }
 
 uint64_t bz_stats_counter(const bz_stats *s, bz_stat which)
 {

@@ -70,23 +70,16 @@ int bz__table_attach(bz_table *t, struct bz_seg *seg, int dirfd)
     for (int i = 0; i < n; i++)
         if ((rc = bz__file_attach(fs[i], seg)))
             return rc;
-    return bz__table_check_files(t, dirfd, true);
+    return bz__table_check_files(t, dirfd);
 }
 
-/* Every operation of Bazoola 0.0.7 (and every truncate) changes T.dat, so
- * before a write T.dat alone is looked at, and the other files only when
- * it changed: one system call per table instead of five.  An explicit
- * lock and an attach look at every file (all). */
-int bz__table_check_files(bz_table *t, int dirfd, bool all)
+/* At attach and in check: every file against its baseline. */
+int bz__table_check_files(bz_table *t, int dirfd)
 {
     bz_file *fs[5];
     int n = table_files(t, fs), rc;
     bool changed;
-    if ((rc = bz__file_check(fs[0], dirfd, &changed)))
-        return rc;
-    if (!changed && !all)
-        return BZ_OK;
-    for (int i = 1; i < n; i++)
+    for (int i = 0; i < n; i++)
         if ((rc = bz__file_check(fs[i], dirfd, &changed)))
             return rc;
     return BZ_OK;

@@ -41,9 +41,9 @@ void bz__table_close(bz_table *t);
 /* Shared mode: serve the files through seg, checking them for outside
  * changes first (at attach). */
 int bz__table_attach(bz_table *t, struct bz_seg *seg, int dirfd);
-/* Shared mode: outside changes to the table's files (before writing:
- * T.dat first, the rest when it changed; all: every file). */
-int bz__table_check_files(bz_table *t, int dirfd, bool all);
+/* Shared mode: every file of the table against its baseline (at attach
+ * and in check; operations look at each file at its first access). */
+int bz__table_check_files(bz_table *t, int dirfd);
 /* Check T1-T3 size invariants (used at open and before writing). */
 int bz__table_check_sizes(bz_table *t, uint64_t gen);
 

@@ -28,6 +28,7 @@ static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
 static bz_dirlock *registry;
 static pid_t registry_pid;
 static atomic_uint_fast64_t lock_generation;
+__thread bool bz__lock_repairing;
 
 static uint64_t now_ns(void)
 {
@@ -316,7 +317,7 @@ int bz__lock_acquire(bz_dirlock *l)
             bool done;
             if (died)
                 bz__seg_note_owner_dead(l->seg);
-            rc = bz__seg_recover(l->seg, l->dirfd, &done);
+            rc = bz__seg_recover(l->seg, l->dirfd, bz__lock_repairing, &done);
             /* The segment's log covered everything the journal holds. */
             if (!rc)
                 rc = bz__journal_discard(l->dirfd);
@@ -347,6 +348,10 @@ int bz__lock_release(bz_dirlock *l)
     if (--l->depth > 0)
         return BZ_OK;
     atomic_store(&l->held, 0);
+    /* While we still hold the flock: what our writes left is the
+     * baseline an outside writer's change will differ from. */
+    if (l->robust_taken)
+        bz__seg_hold_end(l->seg, l->dirfd);
     if (l->robust_taken)
         bz__seg_lock_leaving(l->seg, now_ns() - l->taken_at);
     (void)flock(l->fd, LOCK_UN);

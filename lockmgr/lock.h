@@ -59,6 +59,9 @@ int bz__dirlock_get(int dirfd, const char *dir, bz_dirlock **out);
 void bz__dirlock_put(bz_dirlock *l, void (*seg_detach)(struct bz_seg *));
 /* Returns BZ_OK or BZ_EIO. */
 int bz__lock_acquire(bz_dirlock *l);
+/* Set by a repair around its acquisition: a dead writer's undo log that
+ * cannot be replayed (a file changed since) is closed unreplayed. */
+extern __thread bool bz__lock_repairing;
 /* Nanoseconds the calling thread has waited in bz__lock_acquire. */
 uint64_t bz__lock_thread_wait_ns(void);
 /* Returns BZ_OK, or BZ_ELOCKED when the calling thread does not hold it. */

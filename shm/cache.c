@@ -302,12 +302,20 @@ int bz__seg_read(bz_seg *s, int slot, int fd, int64_t off, void *buf,
     return BZ_OK;
 }
 
+/* A lock-free reader trusts a file's pages only if the file was looked at
+ * for outside changes shortly before the read began (shm/README.md,
+ * "Bounded staleness"); otherwise it takes the lock, which looks. */
+static bool looked_recently(const struct shm_file *f)
+{
+    return bz__opt_started_ns - LD(f->checked_ns) < BZ_SHM_STALE_NS;
+}
+
 int bz__seg_read_opt(bz_seg *s, int slot, int64_t off, void *buf, size_t len,
                      size_t *got)
 {
     struct shm_file *f = &s->files[slot];
     *got = 0;
-    if (!LD(f->size_valid))
+    if (!LD(f->size_valid) || !looked_recently(f))
         return BZ_SEG_RETRY;
     int64_t size = LD(f->size);
     if (off >= size)
@@ -351,7 +359,7 @@ int bz__seg_read_opt(bz_seg *s, int slot, int64_t off, void *buf, size_t len,
 int bz__seg_size_opt(bz_seg *s, int slot, int64_t *size)
 {
     struct shm_file *f = &s->files[slot];
-    if (!LD(f->size_valid))
+    if (!LD(f->size_valid) || !looked_recently(f))
         return BZ_SEG_RETRY;
     *size = LD(f->size);
     return BZ_OK;
@@ -387,7 +395,6 @@ void bz__seg_wrote(bz_seg *s, int slot, int64_t off, const void *buf,
     }
     if (f->size_valid && off + (int64_t)len > f->size)
         ST(f->size, off + (int64_t)len);
-    bz__seg_stamp_now(f);
     bz__cache_flush_counts(s);
     count(s, slot, BZ_C_PAGE_WRITES, 1);
     count(s, slot, BZ_C_BYTES_WRITTEN, len);
@@ -418,7 +425,6 @@ void bz__seg_truncated(bz_seg *s, int slot, int64_t size)
     }
     if (f->size_valid)
         ST(f->size, size);
-    bz__seg_stamp_now(f);
     count(s, slot, BZ_C_PAGE_WRITES, 1);
 }
 

@@ -144,10 +144,13 @@ static int live_pids(bz_seg *s, char *buf, size_t len)
 /* Initialise a freshly sized segment (we created it; nobody else maps it
  * yet: the flock keeps other attachers out). */
 static void seg_init(bz_seg *s, const struct shm_signature *sig, dev_t dev,
-                     ino_t ino, const uint64_t token[2])
+                     ino_t ino, const uint64_t token[2], uint32_t mgtime,
+                     int64_t margin_ns)
 {
     memset(s->base, 0, BZ_SHM_HEADER_SIZE);
     struct shm_header *h = s->h;
+    h->mgtime = mgtime;
+    h->ts_margin_ns = margin_ns;
     h->sig = *sig;
     h->owner_uid = (uint32_t)geteuid();
     h->dir_dev = (uint64_t)dev;
@@ -254,6 +257,9 @@ static enum verdict judge(bz_seg *s, const struct stat *st, char *why,
     return SEG_OK;
 }
 
+static void probe_timestamps(const char *dir, uint32_t *mgtime,
+                             int64_t *margin_ns);
+
 static int create_segment(bz_seg *s, const char *dir, dev_t dev, ino_t ino,
                           const uint64_t token[2], size_t cache_bytes)
 {
@@ -279,7 +285,10 @@ static int create_segment(bz_seg *s, const char *dir, dev_t dev, ino_t ino,
     }
     bz__seg_layout(&sig, &s->lay);
     bz__seg_map_areas(s);
-    seg_init(s, &sig, dev, ino, token);
+    uint32_t mgtime;
+    int64_t margin_ns;
+    probe_timestamps(dir, &mgtime, &margin_ns);
+    seg_init(s, &sig, dev, ino, token, mgtime, margin_ns);
     s->created = true;
     return BZ_OK;
 }
@@ -477,6 +486,7 @@ void bz__seg_detach(bz_seg *s)
     seg_unmap(s);
     if (s->fd >= 0)
         close(s->fd);
+    free(s->dirty);
     free(s);
 }
 
@@ -519,9 +529,74 @@ int bz__seg_file(bz_seg *s, const char *name, int *slot)
     return BZ_OK;
 }
 
-static int64_t mtime_ns(const struct stat *st)
+/* ---- outside writers (shm/README.md, "Outside writers") -------------- */
+
+static int64_t ts_ns(struct statx_timestamp t)
 {
-    return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+    return t.tv_sec * 1000000000 + (int64_t)t.tv_nsec;
+}
+
+static int64_t clock_ns(clockid_t c)
+{
+    struct timespec ts;
+    clock_gettime(c, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+#define STATX_WANT (STATX_INO | STATX_SIZE | STATX_MTIME | STATX_CTIME)
+
+/* statx by name, asking for the ctime: on a multigrain file system that
+ * very query makes the file's next change carry a strictly later ctime. */
+static int stat_file(int dirfd, const char *name, struct statx *st)
+{
+    if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT,
+              STATX_WANT, st) != 0)
+        return bz__err_os(errno, "cannot stat %s", name);
+    if ((st->stx_mask & STATX_WANT) != STATX_WANT)
+        return bz__err(BZ_EIO, "the file system of %s reports no inode, size "
+                       "or change time, which outside-change detection "
+                       "needs", name);
+    return BZ_OK;
+}
+
+/* Take st as the file's new baseline.  coarse0 is the coarse real-time
+ * clock read before the stat: without multigrain timestamps a later write
+ * is stamped with that clock, so the baseline is trusted only once the
+ * clock has moved past its ctime (by the file system's granularity);
+ * until then an outside write of the same size could carry the same
+ * times, and the next look must not believe "unchanged". */
+static void set_baseline(bz_seg *s, struct shm_file *f, const struct statx *st,
+                         int64_t coarse0, int64_t mono0)
+{
+    ST(f->size, (int64_t)st->stx_size);
+    ST_REL(f->size_valid, 1u);
+    f->ino = st->stx_ino;
+    f->mtime_ns = ts_ns(st->stx_mtime);
+    f->ctime_ns = ts_ns(st->stx_ctime);
+    bool trusted = s->h->mgtime ||
+                   coarse0 - f->ctime_ns >= s->h->ts_margin_ns;
+    f->base = trusted ? BASE_TRUSTED : BASE_AMBIGUOUS;
+    f->checked_epoch = s->h->lock.epoch;
+    ST(f->checked_ns, mono0);
+}
+
+/* Drop a changed file's pages so that nobody is served its old bytes.  An
+ * optimistic reader may have read the old size, so unless a write is
+ * already running (sequence number odd), make the drop look like one. */
+static void drop_changed(bz_seg *s, int slot, int dirfd)
+{
+    struct shm_file *f = &s->files[slot];
+    if (uatomic_read(&f->frames) == 0 && !f->size_valid)
+        return;
+    bool bracket = !bz__seg_write_active(s);
+    if (bracket)
+        bz__seg_write_begin(s);
+    bz__cache_drop(s, slot, 0);
+    __atomic_store_n(&f->size_valid, 0, __ATOMIC_RELAXED);
+    if (bracket)
+        bz__seg_write_end(s, dirfd);
+    uatomic_inc(&f->c[BZ_C_DROPS]);
+    uatomic_inc(&s->h->c[BZ_C_DROPS]);
 }
 
 int bz__seg_file_size(bz_seg *s, int slot, int fd, int64_t *size)
@@ -532,51 +607,142 @@ int bz__seg_file_size(bz_seg *s, int slot, int fd, int64_t *size)
         if (fstat(fd, &st) != 0)
             return bz__err_os(errno, "cannot stat %s", f->name);
         ST(f->size, (int64_t)st.st_size);
-        f->ino = (uint64_t)st.st_ino;
-        f->mtime_ns = mtime_ns(&st);
         ST_REL(f->size_valid, 1u);
     }
     *size = f->size;
     return BZ_OK;
 }
 
+bool bz__seg_file_fresh(bz_seg *s, int slot)
+{
+    return s->files[slot].checked_epoch == s->h->lock.epoch;
+}
+
+bool bz__seg_mgtime(bz_seg *s)
+{
+    return s->h->mgtime != 0;
+}
+
 int bz__seg_check_file(bz_seg *s, int slot, int dirfd, const char *name,
                        uint64_t fd_ino, bool *reopen, bool *changed)
 {
     struct shm_file *f = &s->files[slot];
-    struct stat st;
+    struct statx st;
     *reopen = false;
     *changed = false;
-    /* One system call: by name, so a file replaced by rename shows as
-     * another inode than the one our descriptor holds. */
-    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-        return bz__err_os(errno, "cannot stat %s", name);
-    if ((uint64_t)st.st_ino != fd_ino) {
+    int64_t coarse0 = clock_ns(CLOCK_REALTIME_COARSE);
+    int64_t mono0 = clock_ns(CLOCK_MONOTONIC);
+    /* By name, so a file replaced by rename shows as another inode than
+     * the one our descriptor holds. */
+    int rc = stat_file(dirfd, name, &st);
+    if (rc)
+        return rc;
+    if (st.stx_ino != fd_ino) {
         *reopen = true;
         return BZ_OK;
     }
-    if (!f->size_valid) {
-        ST(f->size, (int64_t)st.st_size);
-        f->ino = (uint64_t)st.st_ino;
-        f->mtime_ns = mtime_ns(&st);
-        ST_REL(f->size_valid, 1u);
-        return BZ_OK;
-    }
-    bool same_identity = f->ino == (uint64_t)st.st_ino;
-    bool same_size = f->size == st.st_size;
-    /* Our own writes left mtime_ns at or after their mtimes, so only a
-     * later (outside) write can be newer. */
-    bool same_time = mtime_ns(&st) <= f->mtime_ns;
-    if (!(same_identity && same_size && same_time)) {
+    bool same = f->base == BASE_TRUSTED && f->size_valid && !f->dirty &&
+                f->ino == st.stx_ino && f->size == (int64_t)st.stx_size &&
+                f->mtime_ns == ts_ns(st.stx_mtime) &&
+                f->ctime_ns == ts_ns(st.stx_ctime);
+    if (!same) {
+        /* Only a trusted, clean baseline that differs proves a writer
+         * other than the engine: an ambiguous or unknown one is re-read
+         * on suspicion, and a dirty one is our own hold that never took
+         * its baseline again (it died after committing). */
+        if (f->base == BASE_TRUSTED && f->size_valid && !f->dirty) {
+            uatomic_inc(&f->c[BZ_C_OUTSIDE]);
+            uatomic_inc(&s->h->c[BZ_C_OUTSIDE]);
+        }
         *changed = true;
-        bz__cache_drop(s, slot, 0);
-        uatomic_inc(&f->c[BZ_C_DROPS]);
-        uatomic_inc(&s->h->c[BZ_C_DROPS]);
+        drop_changed(s, slot, dirfd);
+        f->dirty = 0;
     }
-    ST(f->size, (int64_t)st.st_size);
-    f->ino = (uint64_t)st.st_ino;
-    f->mtime_ns = mtime_ns(&st);
+    set_baseline(s, f, &st, coarse0, mono0);
     return BZ_OK;
+}
+
+void bz__seg_note_dirty(bz_seg *s, int slot)
+{
+    struct shm_file *f = &s->files[slot];
+    if (f->dirty)
+        return;
+    if (s->ndirty == s->dirty_cap) {
+        uint32_t cap = s->dirty_cap ? s->dirty_cap * 2 : 16;
+        int32_t *n = realloc(s->dirty, cap * sizeof(*n));
+        if (!n) {
+            /* Untracked: its baseline is not taken again at the end of
+             * the hold, so the next look must not trust it. */
+            f->base = BASE_UNKNOWN;
+            f->dirty = 1;
+            return;
+        }
+        s->dirty = n;
+        s->dirty_cap = cap;
+    }
+    s->dirty[s->ndirty++] = slot;
+    f->dirty = 1;
+}
+
+void bz__seg_hold_end(bz_seg *s, int dirfd)
+{
+    for (uint32_t i = 0; i < s->ndirty; i++) {
+        struct shm_file *f = &s->files[s->dirty[i]];
+        struct statx st;
+        int64_t coarse0 = clock_ns(CLOCK_REALTIME_COARSE);
+        int64_t mono0 = clock_ns(CLOCK_MONOTONIC);
+        if (stat_file(dirfd, f->name, &st) != 0 || st.stx_ino != f->ino) {
+            /* Gone or replaced under us: the next look decides. */
+            f->base = BASE_UNKNOWN;
+        } else {
+            set_baseline(s, f, &st, coarse0, mono0);
+        }
+        f->dirty = 0;
+    }
+    s->ndirty = 0;
+}
+
+/* Does the file system stamp changes with fine-grained, strictly later
+ * ctimes once the ctime was queried (Linux 6.13+, multigrain timestamps)?
+ * Eight write-then-stat rounds take microseconds, far less than a coarse
+ * tick: with coarse stamps some two rounds would share a ctime.  The file
+ * has no name (O_TMPFILE), or a private one removed at once. */
+static void probe_timestamps(const char *dir, uint32_t *mgtime,
+                             int64_t *margin_ns)
+{
+    *mgtime = 0;
+    *margin_ns = 2000000000; /* unknown granularity: assume FAT's 2 s */
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    char tmp[4096];
+    tmp[0] = 0;
+    if (fd < 0) {
+        snprintf(tmp, sizeof tmp, "%s/.bzprobe.%ld", dir, (long)getpid());
+        fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                  0600);
+        if (fd < 0)
+            return;
+        unlink(tmp);
+    }
+    int64_t prev = -1;
+    bool strictly = true, subsecond = false;
+    for (int i = 0; i < 8; i++) {
+        struct statx st;
+        if (pwrite(fd, "x", 1, i) != 1 ||
+            statx(fd, "", AT_EMPTY_PATH, STATX_CTIME, &st) != 0 ||
+            !(st.stx_mask & STATX_CTIME)) {
+            close(fd);
+            return;
+        }
+        int64_t c = ts_ns(st.stx_ctime);
+        if (st.stx_ctime.tv_nsec)
+            subsecond = true;
+        if (i > 0 && c <= prev)
+            strictly = false;
+        prev = c;
+    }
+    close(fd);
+    *mgtime = strictly;
+    *margin_ns = subsecond ? 1 : 2000000000;
 }
 
 /* ---- statistics ------------------------------------------------------ */
@@ -622,6 +788,7 @@ int bz__seg_snapshot(dev_t dev, ino_t ino, struct bz_seg_snapshot *out)
     out->version = h->sig.version;
     out->owner_uid = h->owner_uid;
     out->recoveries = uatomic_read(&h->recoveries);
+    out->mgtime = h->mgtime != 0;
     for (int k = 0; k < BZ_C__COUNT; k++)
         out->c[k] = uatomic_read(&h->c[k]);
     uint32_t nf = uatomic_read(&h->nfiles);
@@ -730,6 +897,7 @@ void bz__seg_lock_taken(bz_seg *s, bool contended, uint64_t wait_ns)
     struct shm_lock *l = &s->h->lock;
     uatomic_inc(&l->acquisitions);
     uatomic_set(&l->holder_pid, bz__pid());
+    l->epoch++; /* every file must be looked at again (README) */
     if (!contended)
         return;
     uatomic_inc(&l->contended);
@@ -757,8 +925,15 @@ void bz__seg_note_owner_dead(bz_seg *s)
 
 /* ---- the sequence number -------------------------------------------- */
 
+__thread int64_t bz__opt_started_ns;
+
 uint64_t bz__seg_read_begin(bz_seg *s)
 {
+    /* Before the sequence number: a look that the read then trusts was
+     * made under a hold that began before... no matter: checked_ns is
+     * taken before each look's stat, so "started - checked_ns < bound"
+     * means that stat ran at most bound before this read began. */
+    bz__opt_started_ns = clock_ns(CLOCK_MONOTONIC);
     return __atomic_load_n(&s->h->lock.seq, __ATOMIC_ACQUIRE);
 }
 

@@ -42,20 +42,35 @@ int bz__seg_remove(dev_t dev, ino_t ino);
 /* ---- files (under the lock) ---- */
 /* The slot of file name (a table file), added when new. */
 int bz__seg_file(bz_seg *s, const char *name, int *slot);
-/* Check the file against what the engine last saw (outside changes):
- * drops its pages when it changed (*changed); *reopen is set when the name
- * now names another inode than fd_ino, the one the caller's descriptor
- * holds (the caller must reopen and call again). */
+/* Check the file against its baseline (shm/README.md, "Outside
+ * writers"): drops its pages unless it provably did not change
+ * (*changed), and marks it checked in this lock epoch.  *reopen is set
+ * when the name now names another inode than fd_ino, the one the caller's
+ * descriptor holds (the caller must reopen and call again). */
 int bz__seg_check_file(bz_seg *s, int slot, int dirfd, const char *name,
                        uint64_t fd_ino, bool *reopen, bool *changed);
+/* Was the file checked in the current lock epoch (nothing to look at)? */
+bool bz__seg_file_fresh(bz_seg *s, int slot);
+/* The end of a hold, before the flock goes: take the baseline of every
+ * file written in it again, so an outside write after ours shows. */
+void bz__seg_hold_end(bz_seg *s, int dirfd);
+/* Does the data directory's file system give multigrain timestamps? */
+bool bz__seg_mgtime(bz_seg *s);
 int bz__seg_file_size(bz_seg *s, int slot, int fd, int64_t *size);
 
 /* ---- optimistic reads (no lock; see lockmgr/README.md) ---- */
 /* Returned when an optimistic read cannot be served from the cache as it
  * stands (a miss, a frame changing): take the lock and read again. */
 #define BZ_SEG_RETRY 1000
-/* The sequence number before a read (odd: a write is running). */
+/* The sequence number before a read (odd: a write is running); also
+ * notes when the read began (bz__opt_started_ns, CLOCK_MONOTONIC). */
 uint64_t bz__seg_read_begin(bz_seg *s);
+extern __thread int64_t bz__opt_started_ns;
+/* A read that begins this long after a file was last looked at for
+ * outside changes takes the lock instead.  Half of the promised bound
+ * (a read that starts 1 ms after an outside writer released the flock
+ * sees its data; shm/README.md), the other half being margin. */
+#define BZ_SHM_STALE_NS 500000
 /* Did no write start or finish since begin returned seq? */
 bool bz__seg_read_valid(bz_seg *s, uint64_t seq);
 int bz__seg_read_opt(bz_seg *s, int slot, int64_t off, void *buf, size_t len,
@@ -92,21 +107,27 @@ void bz__seg_note_owner_dead(bz_seg *s);
 /* Open the log (no-op when a batch has it open) and make the sequence
  * number odd. */
 void bz__seg_write_begin(bz_seg *s);
-/* Record what a change of file slot is about to overwrite. */
+/* Record what a change of file slot is about to overwrite (old, len at
+ * off; the size old_size) and what it will leave (nbuf, nlen at off: the
+ * bytes written, none for a truncate; the size new_size). */
 int bz__seg_undo_add(bz_seg *s, int dirfd, int slot, int64_t off,
-                     int64_t old_size, const void *old, size_t len);
+                     int64_t old_size, const void *old, size_t len,
+                     int64_t new_size, const void *nbuf, size_t nlen);
 /* Commit: clear the log, make the sequence number even. */
 void bz__seg_write_end(bz_seg *s, int dirfd);
 bool bz__seg_write_active(bz_seg *s);
 /* Undo a dead writer's half-done write from its log (no-op when the log is
- * not active); drops the cache; *recovered says whether anything ran. */
-int bz__seg_recover(bz_seg *s, int dirfd, bool *recovered);
+ * not active); drops the cache; *recovered says whether anything ran.
+ * A log that a file changed since refuses (BZ_ECORRUPT) and stays; with
+ * discard_refused (a repair) it is closed instead, unreplayed. */
+int bz__seg_recover(bz_seg *s, int dirfd, bool discard_refused,
+                    bool *recovered);
 
 
 /* ---- statistics ---- */
 enum bz_seg_counter {
     BZ_C_HITS, BZ_C_MISSES, BZ_C_EVICTIONS, BZ_C_PAGE_READS, BZ_C_PAGE_WRITES,
-    BZ_C_BYTES_READ, BZ_C_BYTES_WRITTEN, BZ_C_DROPS, BZ_C__COUNT
+    BZ_C_BYTES_READ, BZ_C_BYTES_WRITTEN, BZ_C_DROPS, BZ_C_OUTSIDE, BZ_C__COUNT
 };
 
 struct bz_seg_file_stat {
@@ -135,6 +156,7 @@ struct bz_seg_snapshot {
     uint64_t size, page_size, nframes, frames_used, created_at;
     uint32_t version, owner_uid;
     uint64_t recoveries;    /* dead writers whose pages were dropped */
+    bool mgtime;            /* the file system gives multigrain ctimes */
     uint64_t c[BZ_C__COUNT];
     int nfiles, nprocs;
     struct bz_seg_file_stat *files;

@@ -17,7 +17,7 @@
 #include "shm.h"
 
 #define BZ_SHM_MAGIC "BZSHM\0v1"
-#define BZ_SHM_VERSION 3
+#define BZ_SHM_VERSION 4
 #define BZ_SHM_CACHE_LINE 64
 #define BZ_SHM_MAX_PROCS 256
 #define BZ_SHM_MAX_FILES 1024
@@ -59,6 +59,10 @@ struct shm_lock {
     uint64_t wait_hist[BZ_SHM_WAIT_BUCKETS];   /* atomic: [i] waits < 2^i us */
     uint64_t read_retries, read_fallbacks, reads_optimistic; /* atomic */
     uint64_t owner_dead;             /* atomic: recoveries on EOWNERDEAD   */
+    uint64_t epoch;                  /* lock: +1 at every outermost
+                                        acquisition; a file checked in the
+                                        current epoch cannot have changed
+                                        since (we hold the flock)          */
     uint32_t log_next;               /* lock: ring index                   */
     uint32_t pad2;
     struct shm_recovery log[BZ_SHM_RECOVERY_LOG];
@@ -81,6 +85,14 @@ struct shm_header {
             uint32_t frames_used;        /* atomic                         */
             uint64_t recoveries;         /* atomic                         */
             uint64_t c[BZ_C__COUNT];     /* atomic: global counters        */
+            /* Immutable, probed at creation (shm/README.md, "Outside
+             * writers"): does the directory's file system give a changed
+             * file a strictly later ctime once its ctime was queried
+             * (multigrain timestamps)?  If not, a baseline is trusted only
+             * once the coarse clock has moved margin_ns past its ctime. */
+            uint32_t mgtime;
+            uint32_t pad2_;
+            int64_t ts_margin_ns;
         };
         char head_[1024];
     };
@@ -103,21 +115,37 @@ struct shm_proc {                    /* one per attached process           */
 };
 _Static_assert(sizeof(struct shm_proc) == BZ_SHM_CACHE_LINE, "proc slot");
 
+/* What the segment knows of one file (shm/README.md, "Outside writers").
+ * The baseline (ino, size, mtime, ctime) is the file as stat reported it
+ * the last time an engine process looked, under the flock: at the first
+ * access in a lock epoch, and at the end of a hold that wrote it. */
+enum { BASE_UNKNOWN = 0, BASE_TRUSTED = 1, BASE_AMBIGUOUS = 2 };
+
 struct shm_file {                    /* one per table file seen            */
-    char name[128];                  /* immutable once set (lock)          */
-    int64_t size;                    /* lock; valid when size_valid        */
-    uint32_t size_valid;             /* lock                               */
-    uint32_t pad0;
-    uint64_t ino;                    /* lock: last seen identity           */
-    int64_t mtime_ns;                /* lock: no outside change has an
-                                        mtime at or before this (the file's
-                                        mtime, or the clock after our own
-                                        last write)                       */
-    uint64_t frames;                 /* atomic: frames holding its pages   */
-    uint64_t c[BZ_C__COUNT];         /* atomic                             */
-    char pad[256 - 128 - 8 - 8 - 8 - 8 - 8 - 8 * BZ_C__COUNT];
+    union {
+        struct {
+            char name[128];          /* immutable once set (lock)          */
+            int64_t size;            /* lock; valid when size_valid        */
+            uint32_t size_valid;     /* lock                               */
+            uint32_t base;           /* lock: BASE_*                       */
+            uint64_t ino;            /* lock: baseline                     */
+            int64_t mtime_ns;        /* lock: baseline                     */
+            int64_t ctime_ns;        /* lock: baseline                     */
+            uint64_t checked_epoch;  /* lock: epoch of the last look       */
+            int64_t checked_ns;      /* atomic: CLOCK_MONOTONIC just before
+                                        the last look; lock-free readers
+                                        trust the cache only shortly after */
+            uint32_t dirty;          /* lock: written in the current hold,
+                                        baseline not yet taken again (a
+                                        dead writer's files, for recovery) */
+            uint32_t pad0;
+            uint64_t frames;         /* atomic: frames holding its pages   */
+            uint64_t c[BZ_C__COUNT]; /* atomic                             */
+        };
+        char pad_[384];
+    };
 };
-_Static_assert(sizeof(struct shm_file) == 256, "file entry");
+_Static_assert(sizeof(struct shm_file) == 384, "file entry");
 
 /* Frame descriptor.  Written under the lock; read by optimistic readers
  * (lockmgr/README.md) with __atomic loads, validated by version. */
@@ -156,6 +184,13 @@ struct shm_undo_rec {
     uint32_t len;                    /* old bytes saved                    */
     int64_t off;
     int64_t old_size;
+    /* What the change leaves, so recovery can tell "the dead writer's
+     * change happened, and nothing since" from "an outside writer came
+     * in" (undo.c, "Before replaying"). */
+    int64_t new_size;                /* the file's size after the change   */
+    uint32_t new_len;                /* bytes written at off (0: truncate) */
+    uint32_t pad;
+    /* then len old bytes, then new_len new bytes */
 };
 
 struct bz_seg {
@@ -172,6 +207,10 @@ struct bz_seg {
     struct shm_undo *undo;
     char *data;
     int my_slot;                     /* our process slot                   */
+    /* Process-local, the lock holder's: slots written in this hold,
+     * whose baselines are taken again before the flock is released. */
+    int32_t *dirty;
+    uint32_t ndirty, dirty_cap;
     bool created;                    /* this attach made the segment       */
 };
 
@@ -180,13 +219,7 @@ void bz__seg_map_areas(bz_seg *s);
 /* Drop every frame of file slot (or of every file when slot < 0). */
 void bz__cache_drop(bz_seg *s, int slot, int64_t from_page);
 void bz__cache_init(bz_seg *s);
-/* After the engine wrote the file: no later outside write can carry an
- * mtime before now (README: "What outside changes are detected"). */
-static inline void bz__seg_stamp_now(struct shm_file *f)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    f->mtime_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
+/* Under the lock, before the first change of a file in a hold: the file
+ * is dirty until bz__seg_hold_end takes its baseline again. */
+void bz__seg_note_dirty(bz_seg *s, int slot);
 #endif

@@ -17,6 +17,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -30,9 +32,21 @@
 
 #define SPILL_FILE ".undo"
 
-static size_t rec_size(size_t len)
+/* A record in the log: header, old bytes, new bytes, 8-byte aligned. */
+static size_t rec_size(const struct shm_undo_rec *r)
 {
-    return (sizeof(struct shm_undo_rec) + len + 7) & ~(size_t)7;
+    return (sizeof(struct shm_undo_rec) + (size_t)r->len + r->new_len + 7) &
+           ~(size_t)7;
+}
+
+static const char *rec_old(const struct shm_undo_rec *r)
+{
+    return (const char *)(r + 1);
+}
+
+static const char *rec_new(const struct shm_undo_rec *r)
+{
+    return (const char *)(r + 1) + r->len;
 }
 
 static char *records(bz_seg *s)
@@ -60,7 +74,7 @@ void bz__seg_write_begin(bz_seg *s)
 }
 
 static int spill(bz_seg *s, int dirfd, const struct shm_undo_rec *r,
-                 const void *old)
+                 const void *old, const void *nbuf)
 {
     int fd = openat(dirfd, SPILL_FILE,
                     O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
@@ -73,7 +87,7 @@ static int spill(bz_seg *s, int dirfd, const struct shm_undo_rec *r,
         close(fd);
         return bz__err_os(e, "cannot reset %s", SPILL_FILE);
     }
-    size_t n = rec_size(r->len);
+    size_t n = rec_size(r);
     char *buf = calloc(1, n);
     if (!buf) {
         close(fd);
@@ -82,6 +96,8 @@ static int spill(bz_seg *s, int dirfd, const struct shm_undo_rec *r,
     memcpy(buf, r, sizeof(*r));
     if (r->len)
         memcpy(buf + sizeof(*r), old, r->len);
+    if (r->new_len)
+        memcpy(buf + sizeof(*r) + r->len, nbuf, r->new_len);
     ssize_t w = write(fd, buf, n);
     int e = errno;
     free(buf);
@@ -94,19 +110,25 @@ static int spill(bz_seg *s, int dirfd, const struct shm_undo_rec *r,
 }
 
 int bz__seg_undo_add(bz_seg *s, int dirfd, int slot, int64_t off,
-                     int64_t old_size, const void *old, size_t len)
+                     int64_t old_size, const void *old, size_t len,
+                     int64_t new_size, const void *nbuf, size_t nlen)
 {
     struct shm_undo *u = s->undo;
-    struct shm_undo_rec r = {slot, (uint32_t)len, off, old_size};
-    if (len > UINT32_MAX)
-        return bz__err(BZ_EIO, "undo record of %zu bytes is too large", len);
-    size_t n = rec_size(len);
+    if (len > UINT32_MAX || nlen > UINT32_MAX)
+        return bz__err(BZ_EIO, "undo record of %zu bytes is too large",
+                       len + nlen);
+    struct shm_undo_rec r = {slot, (uint32_t)len, off, old_size, new_size,
+                             (uint32_t)nlen, 0};
+    bz__seg_note_dirty(s, slot);
+    size_t n = rec_size(&r);
     if (u->spilled || u->used + n > capacity())
-        return spill(s, dirfd, &r, old);
+        return spill(s, dirfd, &r, old, nbuf);
     char *p = records(s) + u->used;
     memcpy(p, &r, sizeof r);
     if (len)
         memcpy(p + sizeof r, old, len);
+    if (nlen)
+        memcpy(p + sizeof r + len, nbuf, nlen);
     u->used += n;
     /* The record is whole before it counts. */
     __atomic_store_n(&u->nrec, u->nrec + 1, __ATOMIC_RELEASE);
@@ -168,7 +190,7 @@ static int each_record(const char *buf, size_t n, uint32_t max,
     for (size_t o = 0; o + sizeof(struct shm_undo_rec) <= n && cnt < max;
          cnt++) {
         const struct shm_undo_rec *r = (const void *)(buf + o);
-        size_t sz = rec_size(r->len);
+        size_t sz = rec_size(r);
         if (o + sz > n)
             break;
         int rc = fn(r, arg);
@@ -198,9 +220,10 @@ static int vet_range(const struct shm_undo_rec *r, void *arg)
     if (r->file < 0 || (uint32_t)r->file >= v->nfiles)
         return bz__err(BZ_ECORRUPT, "the undo log names file slot %d, which "
                        "does not exist", r->file);
-    if (r->off < 0 || r->old_size < 0 ||
-        (r->len && (r->off > INT64_MAX - r->len ||
-                    r->off + (int64_t)r->len > r->old_size)))
+    if (r->off < 0 || r->old_size < 0 || r->new_size < 0 ||
+        r->off > INT64_MAX - (int64_t)UINT32_MAX ||
+        (r->len && r->off + (int64_t)r->len > r->old_size) ||
+        (r->new_len && r->off + (int64_t)r->new_len > r->new_size))
         return bz__err(BZ_ECORRUPT, "the undo log has an impossible record "
                        "for %s (offset %lld, %u bytes, old size %lld)",
                        v->s->files[r->file].name, (long long)r->off, r->len,
@@ -256,6 +279,232 @@ static int vet_logs(bz_seg *s, int dirfd, const char *spill, size_t nspill,
     return rc;
 }
 
+/* ---- Before replaying: did an outside writer come in? ---------------
+ * The dead writer held the flock; the kernel dropped it at its death, so
+ * Bazoola 0.0.7 or a flock-mode process may have written since.  Replaying
+ * over such a write would destroy it.  Each record says what its change
+ * left (new bytes, new size), so for every file the log names, going from
+ * its newest record back: the file must look exactly as after some prefix
+ * of the dead writer's changes — the newest change that happened shows its
+ * bytes and size, those that did not happen show their old bytes and size,
+ * and every earlier change's bytes are still there where no later change
+ * of the writer's own overwrote or cut them.  Anything else is a writer
+ * we do not know about: refuse, replay nothing, keep the log. */
+struct rec_list {
+    const struct shm_undo_rec **r;
+    size_t n, cap;
+};
+
+static int collect(const struct shm_undo_rec *r, void *arg)
+{
+    struct rec_list *l = arg;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        const struct shm_undo_rec **m = realloc(l->r, cap * sizeof(*m));
+        if (!m)
+            return bz__nomem();
+        l->r = m;
+        l->cap = cap;
+    }
+    l->r[l->n++] = r;
+    return BZ_OK;
+}
+
+static int refuse(bz_seg *s, const char *name, const char *why, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int refuse(bz_seg *s, const char *name, const char *fmt, ...)
+{
+    char why[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    return bz__err(BZ_ECORRUPT, "process %d died in the middle of a write, "
+                   "and %s changed after that (%s): another program, such as "
+                   "Bazoola 0.0.7 or a flock-mode process, wrote to the "
+                   "directory since; undoing the dead write would destroy "
+                   "that program's changes, so nothing was undone: run "
+                   "`bazoola check --repair` on the directory",
+                   (int)s->undo->pid, name, why);
+}
+
+/* Do len bytes at off of fd equal want?  -1: an I/O error. */
+static int same_bytes(int fd, const char *name, int64_t off, const char *want,
+                      size_t len)
+{
+    char stack[4096];
+    char *buf = len <= sizeof stack ? stack : malloc(len);
+    if (!buf)
+        return bz__nomem(), -1;
+    size_t got;
+    int rc = bz__pread_full(fd, name, off, buf, len, &got);
+    int same = rc ? -1 : got == len && memcmp(buf, want, len) == 0;
+    if (buf != stack)
+        free(buf);
+    return same;
+}
+
+struct span {
+    int64_t a, b;
+};
+
+/* The parts of [a, b) not covered by the sorted, disjoint spans cl. */
+static int compare_unclaimed(int fd, const char *name, const struct span *cl,
+                             size_t ncl, int64_t a, int64_t b,
+                             const char *bytes, int64_t base, int64_t *bad)
+{
+    int64_t at = a;
+    for (size_t i = 0; i <= ncl && at < b; i++) {
+        int64_t end = i < ncl && cl[i].a < b ? cl[i].a : b;
+        if (i < ncl && cl[i].b <= at)
+            continue;
+        if (end > at) {
+            int same = same_bytes(fd, name, at, bytes + (at - base),
+                                  (size_t)(end - at));
+            if (same < 0)
+                return -1;
+            if (!same) {
+                *bad = at;
+                return 0;
+            }
+        }
+        if (i < ncl && cl[i].b > at)
+            at = cl[i].b;
+    }
+    return 1;
+}
+
+static int claim(struct span **cl, size_t *n, int64_t a, int64_t b)
+{
+    struct span *m = realloc(*cl, (*n + 1) * sizeof(**cl));
+    if (!m)
+        return bz__nomem();
+    *cl = m;
+    size_t i = 0;
+    while (i < *n && m[i].b < a)
+        i++;
+    size_t j = i;
+    while (j < *n && m[j].a <= b) {
+        if (m[j].a < a)
+            a = m[j].a;
+        if (m[j].b > b)
+            b = m[j].b;
+        j++;
+    }
+    memmove(m + i + 1, m + j, (*n - j) * sizeof(*m));
+    m[i].a = a;
+    m[i].b = b;
+    *n = *n - (j - i) + 1;
+    return BZ_OK;
+}
+
+/* recs: the records of one file, oldest first. */
+static int verify_file(bz_seg *s, int dirfd, int slot,
+                       const struct shm_undo_rec **recs, size_t n)
+{
+    struct shm_file *f = &s->files[slot];
+    const char *name = f->name;
+    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return refuse(s, name, "it was removed");
+        return bz__err_os(errno, "recovery cannot open %s", name);
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return bz__err_os(e, "recovery cannot stat %s", name);
+    }
+    int rc = BZ_OK;
+    if (f->base != BASE_UNKNOWN && f->ino && (uint64_t)st.st_ino != f->ino) {
+        close(fd);
+        return refuse(s, name, "it was replaced by another file");
+    }
+    int64_t size = (int64_t)st.st_size;
+    /* The newest change that happened: k of the n did. */
+    size_t k = n;
+    while (k > 0 && !rc) {
+        const struct shm_undo_rec *r = recs[k - 1];
+        int after = size == r->new_size;
+        if (after && r->new_len)
+            after = same_bytes(fd, name, r->off, rec_new(r), r->new_len);
+        if (after < 0) {
+            rc = -1;
+            break;
+        }
+        if (after)
+            break;
+        int before = size == r->old_size;
+        if (before && r->len)
+            before = same_bytes(fd, name, r->off, rec_old(r), r->len);
+        if (before < 0) {
+            rc = -1;
+            break;
+        }
+        if (!before)
+            rc = refuse(s, name, "it is %lld bytes and matches neither the "
+                        "state before nor the state after that process's "
+                        "last change to it (offset %lld)", (long long)size,
+                        (long long)r->off);
+        k--;
+    }
+    /* Every change that happened must still show, newest first: a range
+     * a newer change overwrote (claimed) or cut (cut) is that change's. */
+    struct span *cl = NULL;
+    size_t ncl = 0;
+    int64_t cut = INT64_MAX;
+    for (size_t i = k; i-- > 0 && !rc;) {
+        const struct shm_undo_rec *r = recs[i];
+        if (!r->new_len) {
+            if (r->new_size < cut)
+                cut = r->new_size;
+            continue;
+        }
+        int64_t a = r->off, b = r->off + (int64_t)r->new_len;
+        int64_t bad = 0;
+        int same = compare_unclaimed(fd, name, cl, ncl, a, b < cut ? b : cut,
+                                     rec_new(r), r->off, &bad);
+        if (same < 0)
+            rc = -1;
+        else if (!same)
+            rc = refuse(s, name, "bytes at offset %lld are not what that "
+                        "process wrote there", (long long)bad);
+        else
+            rc = claim(&cl, &ncl, a, b);
+    }
+    free(cl);
+    close(fd);
+    return rc < 0 ? BZ_EIO : rc;
+}
+
+static int verify_logs(bz_seg *s, int dirfd, const char *spill, size_t nspill,
+                       uint32_t nrec)
+{
+    struct rec_list all = {0};
+    /* Oldest first: the segment's records, then the spilled ones. */
+    int rc = each_record(records(s), s->undo->used, nrec, collect, &all);
+    if (!rc)
+        rc = each_record(spill, nspill, UINT32_MAX, collect, &all);
+    const struct shm_undo_rec **mine = NULL;
+    if (!rc && all.n && !(mine = malloc(all.n * sizeof(*mine))))
+        rc = bz__nomem();
+    uint32_t nf = s->h->nfiles < s->h->sig.max_files ? s->h->nfiles
+                                                      : s->h->sig.max_files;
+    for (uint32_t slot = 0; slot < nf && !rc; slot++) {
+        size_t m = 0;
+        for (size_t i = 0; i < all.n; i++)
+            if (all.r[i]->file == (int32_t)slot)
+                mine[m++] = all.r[i];
+        if (m)
+            rc = verify_file(s, dirfd, (int)slot, mine, m);
+    }
+    free(mine);
+    free(all.r);
+    return rc;
+}
+
 /* Replay the records of buf (n bytes, the log's format) newest first. */
 static int replay_buf(bz_seg *s, int dirfd, const char *buf, size_t n,
                       uint32_t max, uint32_t *done, uint64_t *bytes)
@@ -266,7 +515,7 @@ static int replay_buf(bz_seg *s, int dirfd, const char *buf, size_t n,
         return bz__nomem();
     for (size_t o = 0; o + sizeof(struct shm_undo_rec) <= n && cnt < max;) {
         const struct shm_undo_rec *r = (const void *)(buf + o);
-        size_t sz = rec_size(r->len);
+        size_t sz = rec_size(r);
         if (o + sz > n)
             break; /* a torn record at the end: never applied to a file */
         if (cnt == cap) {
@@ -283,14 +532,15 @@ static int replay_buf(bz_seg *s, int dirfd, const char *buf, size_t n,
     int rc = BZ_OK;
     for (size_t i = cnt; i-- > 0 && !rc;) {
         const struct shm_undo_rec *r = (const void *)(buf + at[i]);
-        rc = apply(s, dirfd, r, (const char *)(r + 1), bytes);
+        rc = apply(s, dirfd, r, rec_old(r), bytes);
         (*done)++;
     }
     free(at);
     return rc;
 }
 
-int bz__seg_recover(bz_seg *s, int dirfd, bool *recovered)
+int bz__seg_recover(bz_seg *s, int dirfd, bool discard_refused,
+                    bool *recovered)
 {
     struct shm_undo *u = s->undo;
     *recovered = false;
@@ -324,17 +574,30 @@ int bz__seg_recover(bz_seg *s, int dirfd, bool *recovered)
                      "its %zu", used, capacity());
     if (!rc)
         rc = vet_logs(s, dirfd, spill, nspill, nrec);
-    if (!rc && nspill)
+    bool discard = false;
+    if (!rc && (rc = verify_logs(s, dirfd, spill, nspill, nrec)) ==
+                   BZ_ECORRUPT && discard_refused) {
+        /* A repair takes over: it rebuilds what can be derived from the
+         * rows both writers left, so the log must not be replayed. */
+        discard = true;
+        rc = BZ_OK;
+        bz__err_clear();
+    }
+    if (!rc && nspill && !discard)
         rc = replay_buf(s, dirfd, spill, nspill, UINT32_MAX, &done, &bytes);
     free(spill);
-    if (!rc)
+    if (!rc && !discard)
         rc = replay_buf(s, dirfd, records(s), used, nrec, &done, &bytes);
     if (rc)
         return rc; /* the log stays active: the next locker tries again */
-    /* The dead writer may have updated frames and sizes: forget them. */
+    /* The dead writer may have updated frames and sizes: forget them, and
+     * every baseline (the files changed under recovery's own writes). */
     bz__cache_drop(s, -1, 0);
-    for (uint32_t i = 0; i < s->h->nfiles && i < s->h->sig.max_files; i++)
+    for (uint32_t i = 0; i < s->h->nfiles && i < s->h->sig.max_files; i++) {
         __atomic_store_n(&s->files[i].size_valid, 0, __ATOMIC_RELAXED);
+        s->files[i].base = BASE_UNKNOWN;
+        s->files[i].dirty = 0;
+    }
     struct shm_lock *l = &s->h->lock;
     struct shm_recovery *e = &l->log[l->log_next++ % BZ_SHM_RECOVERY_LOG];
     e->pid = u->pid;

@@ -62,6 +62,7 @@ static const char *const counter_key[BZ_STAT__COUNT] = {
     [BZ_STAT_BYTES_READ] = "bytes_read",
     [BZ_STAT_BYTES_WRITTEN] = "bytes_written",
     [BZ_STAT_DROPS] = "drops",
+    [BZ_STAT_OUTSIDE] = "outside_changes",
 };
 
 static void usage(FILE *out)
@@ -498,8 +499,13 @@ static void print_text(const struct options *o, const bz_stats *s,
     print_pair("bytes read", fmt_bytes(v1, sizeof v1, c[BZ_STAT_BYTES_READ]),
                "bytes written",
                fmt_bytes(v2, sizeof v2, c[BZ_STAT_BYTES_WRITTEN]));
-    print_pair("drops", fmt_count(v1, sizeof v1, c[BZ_STAT_DROPS], 10), NULL,
-               NULL);
+    print_pair("drops", fmt_count(v1, sizeof v1, c[BZ_STAT_DROPS], 10),
+               "outside changes",
+               fmt_count(v2, sizeof v2, c[BZ_STAT_OUTSIDE], 10));
+    printf("  %-14s%s\n", "timestamps",
+           bz_stats_fine_timestamps(s)
+               ? "multigrain: every outside change is seen"
+               : "coarse: files written within a clock tick are re-read");
     if (o->watch > 0) {
         char h[32], m[32], rd[32], wr[32];
         if (r->valid) {
@@ -587,6 +593,8 @@ static json_t *build_json(const struct options *o, const bz_stats *s,
     json_object_set_new(seg, "frames_used", jint(bz_stats_frames_used(s)));
     json_object_set_new(seg, "created_at", jint(bz_stats_created_at(s)));
     json_object_set_new(seg, "recoveries", jint(bz_stats_recoveries(s)));
+    json_object_set_new(seg, "fine_timestamps",
+                        json_boolean(bz_stats_fine_timestamps(s)));
     json_object_set_new(root, "segment", seg);
 
     uint64_t c[BZ_STAT__COUNT];

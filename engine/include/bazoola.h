@@ -330,8 +330,12 @@ typedef enum bz_stat {
     BZ_STAT_PAGE_WRITES,      /* writes and truncates of files            */
     BZ_STAT_BYTES_READ,
     BZ_STAT_BYTES_WRITTEN,
-    BZ_STAT_DROPS,            /* files whose pages were dropped because
-                                 they changed outside the engine          */
+    BZ_STAT_DROPS,            /* times a file's pages were dropped because
+                                 it changed, or might have, outside the
+                                 engine                                   */
+    BZ_STAT_OUTSIDE,          /* changes by writers outside the segment
+                                 (Bazoola 0.0.7, flock-mode processes, an
+                                 editor) that the engine saw               */
     BZ_STAT__COUNT
 } bz_stat;
 
@@ -347,6 +351,10 @@ uint64_t bz_stats_frames_used(const bz_stats *s);
 uint64_t bz_stats_created_at(const bz_stats *s);     /* unix seconds */
 /* Writers found dead mid-operation (their cache was dropped). */
 uint64_t bz_stats_recoveries(const bz_stats *s);
+/* 1 when the data directory's file system gives multigrain timestamps
+ * (every change provably seen); 0 when outside-change detection must
+ * re-read files written within the last clock tick (shm/README.md). */
+int bz_stats_fine_timestamps(const bz_stats *s);
 uint64_t bz_stats_counter(const bz_stats *s, bz_stat which);
 /* Per file of the directory ("books.dat", "books__id.idx.dat", ...). */
 size_t bz_stats_nfiles(const bz_stats *s);

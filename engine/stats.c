@@ -203,15 +203,25 @@ int bz_stats_reset(const char *dir)
     return rc;
 }
 
-int bz_shm_remove(const char *dir)
+static int shm_remove(const char *dir, bool force)
 {
     bz__err_clear();
     struct stat st;
     int rc = dir_identity(dir, &st);
     if (rc)
         return rc;
-    rc = bz__seg_remove(st.st_dev, st.st_ino);
+    rc = bz__seg_remove(st.st_dev, st.st_ino, force);
     if (rc == BZ_ENOTFOUND)
         rc = bz__err(BZ_ENOTFOUND, "%s has no shared segment", dir);
     return rc;
+}
+
+int bz_shm_remove(const char *dir)
+{
+    return shm_remove(dir, false);
+}
+
+int bz_shm_remove_forced(const char *dir)
+{
+    return shm_remove(dir, true);
 }

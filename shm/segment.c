@@ -481,7 +481,10 @@ void bz__seg_detach(bz_seg *s)
     bool others = false;
     for (uint32_t i = 0; i < s->h->sig.max_procs && !others; i++)
         others = proc_alive(&s->procs[i]);
-    if (!others)
+    /* A dead writer's log that recovery refused to replay stays, and with
+     * it the refusal, until `bazoola check --repair`: removing it would
+     * let the next open use the half-written files without a word. */
+    if (!others && !bz__seg_write_active(s))
         shm_unlink(s->name);
     seg_unmap(s);
     if (s->fd >= 0)
@@ -490,10 +493,32 @@ void bz__seg_detach(bz_seg *s)
     free(s);
 }
 
-int bz__seg_remove(dev_t dev, ino_t ino)
+static int open_for_stats(dev_t dev, ino_t ino, bz_seg *s);
+
+int bz__seg_remove(dev_t dev, ino_t ino, bool force)
 {
     char name[64];
     bz__seg_name(dev, ino, name, sizeof name);
+    if (!force) {
+        /* Processes attached to it would go on with their cache while the
+         * next opener makes another: two caches of one directory, blind
+         * to each other's writes.  A segment we cannot read (not ours,
+         * damaged) is what this command exists for: no pids to protect. */
+        bz_seg seg;
+        if (open_for_stats(dev, ino, &seg) == BZ_OK) {
+            char pids[256];
+            int n = live_pids(&seg, pids, sizeof pids);
+            seg_unmap(&seg);
+            close(seg.fd);
+            if (n > 0)
+                return bz__err(BZ_ELOCKED, "the shared segment %s is in use "
+                               "by process%s %s; removing it would leave "
+                               "them with a cache that new processes do not "
+                               "see: stop them first, or use --force", name,
+                               n > 1 ? "es" : "", pids);
+        }
+        bz__err_clear();
+    }
     if (shm_unlink(name) != 0) {
         if (errno == ENOENT)
             return bz__err(BZ_ENOTFOUND, "no shared segment %s", name);

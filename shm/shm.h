@@ -36,8 +36,9 @@ bool bz__seg_created(bz_seg *s);
  * segment.  The caller holds the directory's flock. */
 void bz__seg_detach(bz_seg *s);
 /* Remove the segment of a directory (the object only: attached processes
- * keep their mapping).  BZ_ENOTFOUND when there is none. */
-int bz__seg_remove(dev_t dev, ino_t ino);
+ * keep their mapping).  BZ_ENOTFOUND when there is none; BZ_ELOCKED,
+ * naming them, when live processes use it, unless force. */
+int bz__seg_remove(dev_t dev, ino_t ino, bool force);
 
 /* ---- files (under the lock) ---- */
 /* The slot of file name (a table file), added when new. */

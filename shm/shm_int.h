@@ -175,7 +175,9 @@ struct shm_undo {
     uint64_t used;                   /* bytes of records                   */
     int32_t pid;                     /* the writer                         */
     uint32_t spilled;                /* later records are in DIR/.undo     */
-    uint64_t pad[5];
+    uint64_t epoch;                  /* the writer's lock epoch: the files
+                                        it looked at carry it (recovery)   */
+    uint64_t pad[4];
     /* records follow: struct shm_undo_rec + old bytes, 8-byte aligned */
 };
 

@@ -307,7 +307,13 @@ TEST_F(ToolsTest, BzstatWatchPrintsSnapshotsUntilInterrupted)
 
 TEST_F(ToolsTest, ShmRemoveWhileOpenThenThereIsNone)
 {
-    ToolRun r = bazoola({"shm", "remove", tmp_.path()});
+    /* We are attached: refused without --force, naming our pid. */
+    ToolRun no = bazoola({"shm", "remove", tmp_.path()});
+    ASSERT_TRUE(no.finished);
+    EXPECT_EQ(no.status, 1) << describe(no);
+    EXPECT_NE(no.err.find(std::to_string(getpid())), std::string::npos)
+        << no.err;
+    ToolRun r = bazoola({"shm", "remove", "--force", tmp_.path()});
     ASSERT_TRUE(r.finished);
     EXPECT_EQ(r.status, 0) << describe(r);
     EXPECT_EQ(r.out, "removed shared segment of " + tmp_.path() + "\n");
@@ -343,6 +349,6 @@ TEST(ToolsShmRemove, UsageErrorsAndHelp)
     EXPECT_NE(help.out.find("\n  shm "), std::string::npos) << help.out;
     ToolRun shm_help = bazoola({"help", "shm"});
     EXPECT_EQ(shm_help.status, 0);
-    EXPECT_NE(shm_help.out.find("Usage: bazoola shm remove DIR"),
+    EXPECT_NE(shm_help.out.find("Usage: bazoola shm remove [--force] DIR"),
               std::string::npos) << shm_help.out;
 }

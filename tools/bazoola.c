@@ -5,6 +5,7 @@
  * command's main; each command parses its own options and prints its own
  * usage, so a new command is one file plus one line in `commands`.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,16 +29,17 @@ struct command {
 
 static void shm_usage(FILE *out)
 {
-    fputs("Usage: bazoola shm remove DIR\n"
+    fputs("Usage: bazoola shm remove [--force] DIR\n"
           "\n"
           "Remove the shared segment of the data directory DIR (the page\n"
           "cache that processes opening DIR in lock mode shared attach to),\n"
-          "for a segment that is not ours or is damaged.  Processes attached\n"
-          "to it keep their mapping until they close DIR; the next open\n"
-          "creates a new segment.  The data files are not touched.\n"
+          "for a segment that is not ours or is damaged.  The data files are\n"
+          "not touched.  A segment that live processes use is refused (they\n"
+          "would keep their cache while the next open makes another one,\n"
+          "blind to each other's writes); --force removes it anyway.\n"
           "\n"
-          "Exit status: 0 when removed, 1 when DIR has no segment or on an\n"
-          "error, 2 on a bad command line.\n", out);
+          "Exit status: 0 when removed, 1 when DIR has no segment, it is in\n"
+          "use, or on an error, 2 on a bad command line.\n", out);
 }
 
 static int shm_main(int argc, char **argv)
@@ -61,17 +63,26 @@ static int shm_main(int argc, char **argv)
         shm_usage(stdout);
         return BZ_EXIT_OK;
     }
-    if (argc != 3 || argv[2][0] == '-') {
-        if (argc < 3)
-            fputs("bazoola shm remove: no data directory given\n", stderr);
+    bool force = false;
+    const char *dir = NULL, *bad = NULL;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--force") == 0)
+            force = true;
+        else if (argv[i][0] == '-' || dir)
+            bad = bad ? bad : argv[i];
         else
+            dir = argv[i];
+    }
+    if (!dir || bad) {
+        if (bad)
             fprintf(stderr, "bazoola shm remove: unexpected argument '%s'\n",
-                    argv[argc > 3 ? 3 : 2]);
+                    bad);
+        else
+            fputs("bazoola shm remove: no data directory given\n", stderr);
         fputs("Run 'bazoola shm --help' for usage.\n", stderr);
         return BZ_EXIT_USAGE;
     }
-    const char *dir = argv[2];
-    int rc = bz_shm_remove(dir);
+    int rc = force ? bz_shm_remove_forced(dir) : bz_shm_remove(dir);
     if (rc == BZ_ENOTFOUND) {
         fprintf(stderr, "bazoola shm remove: %s has no shared segment\n", dir);
         return BZ_EXIT_FAIL;

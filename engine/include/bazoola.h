@@ -394,9 +394,12 @@ int bz_stats_recovery(const bz_stats *s, size_t i, int64_t *pid,
 /* Zero every counter of the directory's segment. */
 int bz_stats_reset(const char *dir);
 /* Remove the directory's segment (for a segment that is not ours or
- * damaged).  Attached processes keep their mapping; the next open makes a
- * new one.  BZ_ENOTFOUND when there is none. */
+ * damaged).  BZ_ENOTFOUND when there is none.  BZ_ELOCKED, naming them,
+ * when live processes are attached: they would keep their mapping while
+ * the next open makes a new one, two caches blind to each other's writes.
+ * bz_shm_remove_forced removes it anyway. */
 int bz_shm_remove(const char *dir);
+int bz_shm_remove_forced(const char *dir);
 
 /* ------------------------------------------------------------------ */
 /* The explicit lock, for read-modify-write sequences (0.0.7's

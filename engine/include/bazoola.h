@@ -280,7 +280,10 @@ void bz_joins_free(bz_joins *j);
  * no byte of any file.  joins may be NULL.  The out row of insert and update
  * may be NULL when the caller does not want it; the finds require theirs. */
 
-/* Insert; an "id" in values chooses the id, else seqnum+1 is used. */
+/* Insert; an "id" in values chooses the id (BZ_EVALIDATION when it is
+ * taken).  Without one the id is the smallest above the table's seqnum
+ * that no row has (explicit ids may already hold seqnum+1, ...), and
+ * seqnum becomes that id. */
 int bz_insert(bz_db *db, const char *table, const bz_values *values,
               bz_row **out);
 /* *out = the row, or NULL (and BZ_OK) when there is no row with that id. */

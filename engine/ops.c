@@ -125,10 +125,7 @@ static int encode_fields(const bz_tdef *d, const struct bz_value_in **vin,
             if (!f->nullable)
                 return bz__err(BZ_EVALIDATION, "'%s': The value can't be None",
                                f->name);
-            if (f->kind == BZ_CHAR)
-                memset(dst, 0, (size_t)f->width);
-            else
-                bz__enc_null_int(dst);
+            memset(dst, f->kind == BZ_CHAR ? '\0' : '#', (size_t)f->width);
             continue;
         }
         switch (f->kind) {
@@ -136,10 +133,11 @@ static int encode_fields(const bz_tdef *d, const struct bz_value_in **vin,
         case BZ_FK:
             if (v->kind != BZ_V_INT)
                 return type_mismatch_int(f, v);
-            if (v->i > BZ_INT_MAX || v->i < BZ_INT_MIN)
+            /* 0.0.7 says "too big" for a too negative value as well. */
+            if (!bz__int_fits(f->width, v->i))
                 return bz__err(BZ_EVALIDATION, "'%s': The value is too big",
                                f->name);
-            bz__enc_int(dst, v->i);
+            bz__enc_intw(dst, f->width, v->i);
             break;
         case BZ_CHAR:
             if (v->kind != BZ_V_STR)

@@ -254,10 +254,17 @@ typedef enum bz_op {
 bz_cond *bz_cond_new(bz_op op);
 int bz_cond_add_int(bz_cond *c, const char *field, int64_t value);
 int bz_cond_add_str(bz_cond *c, const char *field, const char *value);
+/* A string of len bytes, NUL bytes (U+0000) included, which the
+ * NUL-terminated forms cannot express: 0.0.7 searches for any str, and
+ * TEXT values (and CHAR values 0.0.7 wrote) may hold U+0000. */
+int bz_cond_add_strn(bz_cond *c, const char *field, const char *value,
+                     size_t len);
 int bz_cond_add_null(bz_cond *c, const char *field);
 /* BZ_IN: add one more allowed value of field (repeat the call). */
 int bz_cond_add_in_int(bz_cond *c, const char *field, int64_t value);
 int bz_cond_add_in_str(bz_cond *c, const char *field, const char *value);
+int bz_cond_add_in_strn(bz_cond *c, const char *field, const char *value,
+                        size_t len);
 /* Combinators take ownership of their operands (also on failure). */
 bz_cond *bz_cond_and(bz_cond *a, bz_cond *b);
 bz_cond *bz_cond_or(bz_cond *a, bz_cond *b);

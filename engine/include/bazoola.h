@@ -442,11 +442,13 @@ int bz_rollback(bz_db *db);
  * in one atomic write, and the check runs again to count what is left. */
 #define BZ_CHECK_REPAIR 1u
 
+/* Only states that neither 0.0.7 nor the engine can leave behind are
+ * problems: a directory either wrote checks clean, whatever its seqnum
+ * (explicit ids do not move it) or its foreign keys to deleted rows. */
 typedef enum bz_severity {
     BZ_SEV_ERROR = 0,   /* an invariant the engine relies on is broken     */
-    BZ_SEV_WARNING = 1  /* a state the engine itself allows (a dangling FK
-                           after a delete, seqnum below an explicit id) that
-                           will make a later operation fail or join NULL  */
+    BZ_SEV_WARNING = 1  /* one it does not rely on (a deleted row missing
+                           from the free stack only wastes its space)     */
 } bz_severity;
 
 typedef struct bz_problem {
@@ -459,7 +461,7 @@ typedef struct bz_problem {
     const char *kind;     /* stable short name: "row", "dat_size",
                              "index_slot", "index_missing", "duplicate_id",
                              "free_entry", "free_missing", "seqnum",
-                             "seqnum_low", "text", "fk", "cache", ...      */
+                             "text_ref", "cache", ...                       */
     bz_severity severity;
     int repairable;       /* BZ_CHECK_REPAIR rewrites what this is about   */
     const char *message;  /* a sentence; valid during the callback only    */

@@ -137,7 +137,7 @@ struct TableCheck {
 };
 
 /*
- * The invariants of one table's files (BRIEF section 3):
+ * The invariants of one table's files (docs/file-format.md):
  *   C1. T.dat is whole rows; each row is the deleted pattern or decodes
  *       (PK a number, INT/FK a number or NULL when nullable, CHAR without a
  *       stray NUL, TEXT a reference or NULL), ending in '\n'.

@@ -1,5 +1,5 @@
 /*
- * unit_format_test.cpp - the bytes on disk (BRIEF section 3): every field
+ * unit_format_test.cpp - the bytes on disk (docs/file-format.md): every field
  * type and NULL, seqnum, index slots and gaps, the free stack, TEXT records,
  * delete, update, truncate, reopen.
  */

@@ -1,6 +1,6 @@
 /*
  * exec.c - `bazoola exec DIR [--schema FILE]`: the JSON-lines protocol of
- * BRIEF.md section 5.
+ * README.md ("bazoola exec") and docs/man/bazoola.1.
  *
  * One request per input line, one reply per output line, in order, flushed
  * at once so a program driving us through a pipe can wait for each reply.

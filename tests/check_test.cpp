@@ -610,6 +610,35 @@ TEST(CheckLegal, A007DirectoryChecksClean)
     EXPECT_TRUE(ps.empty()) << describe(ps);
 }
 
+/* INT(n) fields are checked at their own width: a clean directory is
+ * clean, a bad byte is reported at its offset (row size 9 + 3 + 12 + 1). */
+TEST(CheckIntN, NarrowAndWideFields)
+{
+    TempDir tmp("bzcheck");
+    std::string dir = tmp.file("d");
+    {
+        std::string err;
+        Db db(open_db(dir, "h: id PK, small INT(3), big INT(12) NULL\n", &err));
+        ASSERT_TRUE(db) << err;
+        Values v(make_values({{"small", -99}, {"big", 386962718396LL}}));
+        ASSERT_EQ(BZ_OK, bz_insert(db.get(), "h", v.get(), nullptr)) << bz_errmsg();
+        Values w(make_values({{"small", 999}, {"big", nullptr}}));
+        ASSERT_EQ(BZ_OK, bz_insert(db.get(), "h", w.get(), nullptr)) << bz_errmsg();
+    }
+    std::vector<Problem> ps;
+    bz_check_cbs cbs = {collect, nullptr, nullptr, &ps};
+    bz_check_summary sum;
+    ASSERT_EQ(BZ_OK, bz_check_dir(dir.c_str(), nullptr, nullptr, 0, &cbs, &sum));
+    EXPECT_TRUE(ps.empty()) << describe(ps);
+    ASSERT_TRUE(patch_file(dir + "/h.dat", 25 + 9, "9-9"));  /* row 1, small */
+    ASSERT_EQ(BZ_OK, bz_check_dir(dir.c_str(), nullptr, nullptr, 0, &cbs, &sum));
+    ASSERT_EQ(1u, ps.size()) << describe(ps);
+    EXPECT_EQ("row", ps[0].kind);
+    EXPECT_EQ(34, ps[0].offset);
+    EXPECT_NE(std::string::npos, ps[0].message.find("'small'")) << ps[0].message;
+    EXPECT_EQ(1, run_tool({"check", dir}).exit_code());
+}
+
 TEST(CheckTool, BadUsageAndNoDirectoryExitTwo)
 {
     EXPECT_EQ(2, run_tool({"check"}).exit_code());

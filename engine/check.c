@@ -10,20 +10,19 @@
  * the files are the truth of a write-through cache, and the cache is then
  * compared with them separately.
  *
+ * What is reported: only states that neither 0.0.7 nor the engine can
+ * leave behind, so a directory either of them wrote checks clean.  Hence
+ * no report for
+ *   - seqnum below ids that exist: explicit ids do not move seqnum, and
+ *     auto ids step over taken ones, so any numeric seqnum is legal;
+ *   - a foreign key naming no live row: deleting the referenced row
+ *     leaves it (0.0.7 too), and a Join gives NULL;
+ *   - text records no row refers to: 0.0.7 appends a failed insert's
+ *     texts before it fails.
  * Severity: an error is a broken invariant the engine relies on (reads
- * fail with BZ_ECORRUPT, or a write could overwrite a live row).  A
- * warning is a state the engine can itself produce but that will bite
- * later:
- *   - seqnum below the largest id.  Explicit ids do not move seqnum
- *     (0.0.7), so any seqnum is a possible history and none is provably
- *     wrong; but every live id above seqnum is an auto id that a later
- *     insert without an id will collide with ("row with id N already
- *     exists").  Repair raises seqnum to the largest id: auto ids only
- *     skip, nothing can collide, and seqnum is never lowered (ids of
- *     deleted rows may still be referred to).
- *   - a foreign key naming no live row: bz_delete_by_id leaves these
- *     behind, as 0.0.7 does, and a Join gives NULL.  Not repairable: the
- *     value is row data.  0 is not a reference (0.0.7 skips falsy FKs).
+ * fail with BZ_ECORRUPT, or a write could overwrite a live row); a
+ * warning is one it does not rely on: a deleted row missing from the free
+ * stack only wastes its space.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -67,9 +66,6 @@ struct tstate {
     int64_t maxid;
     struct textref *refs;
     size_t nrefs, caprefs;
-    int nfk;
-    int *fk_field;      /* the FK fields                                   */
-    int64_t *fk_val;    /* nrows * nfk; INT64_MIN: NULL or not live       */
     bool seq_valid;
     int64_t seq;
     bool fix_idx, fix_free, fix_seq, cache_bad;
@@ -142,8 +138,6 @@ static void tstate_free(struct tstate *ts)
     free(ts->rid);
     free(ts->ids);
     free(ts->refs);
-    free(ts->fk_field);
-    free(ts->fk_val);
     memset(ts, 0, sizeof(*ts));
 }
 
@@ -237,15 +231,8 @@ static int scan_rows(struct chk *c, struct tstate *ts)
     ts->st = malloc(n);
     ts->rid = calloc(n, sizeof(int64_t));
     ts->ids = malloc(n * sizeof(struct idrow));
-    for (int j = 0; j < d->nfields; j++)
-        ts->nfk += d->fields[j].kind == BZ_FK;
-    ts->fk_field = malloc(sizeof(int) * (size_t)(ts->nfk ? ts->nfk : 1));
-    ts->fk_val = malloc(n * sizeof(int64_t) * (size_t)(ts->nfk ? ts->nfk : 1));
-    if (!ts->st || !ts->rid || !ts->ids || !ts->fk_field || !ts->fk_val)
+    if (!ts->st || !ts->rid || !ts->ids)
         return bz__nomem();
-    for (int j = 0, k = 0; j < d->nfields; j++)
-        if (d->fields[j].kind == BZ_FK)
-            ts->fk_field[k++] = j;
     int64_t per = CHUNK_BYTES / d->row_size + 1;
     char *buf = malloc((size_t)(per * d->row_size));
     if (!buf)
@@ -269,8 +256,6 @@ static int scan_rows(struct chk *c, struct tstate *ts)
             const char *row = buf + k * d->row_size;
             int bad;
             int s = bz__dec_row(d, row, vals, &bad);
-            for (int q = 0; q < ts->nfk; q++)
-                ts->fk_val[r * ts->nfk + q] = INT64_MIN;
             if (s == 1) {
                 ts->st[r] = ROW_DELETED;
                 continue;
@@ -295,11 +280,6 @@ static int scan_rows(struct chk *c, struct tstate *ts)
             ts->nids++;
             if (id > ts->maxid)
                 ts->maxid = id;
-            for (int q = 0; q < ts->nfk; q++) {
-                const bz_fval *v = &vals[ts->fk_field[q]];
-                if (!v->null)
-                    ts->fk_val[r * ts->nfk + q] = v->i;
-            }
             for (int j = 0; j < d->nfields; j++) {
                 if (d->fields[j].kind != BZ_TEXT || vals[j].null)
                     continue;
@@ -536,7 +516,7 @@ static int check_free(struct chk *c, struct tstate *ts)
             continue;
         ts->fix_free = true;
         report(c, d->name, t->dat.name, r * d->row_size, r, 0, "free_missing",
-               BZ_SEV_ERROR, true, "row %lld is deleted but not on the free "
+               BZ_SEV_WARNING, true, "row %lld is deleted but not on the free "
                "stack %s (its space is never reused)", (long long)r, file);
     }
     return BZ_OK;
@@ -568,32 +548,6 @@ static int check_seq(struct chk *c, struct tstate *ts)
                       got > 24 || sz > (int64_t)got ? "..." : "",
                       (long long)sz);
     }
-    if (ts->seq < ts->maxid) {
-        /* The first live id an auto insert would run into. */
-        int64_t first = 0;
-        size_t lo = 0, hi = ts->nids;
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (ts->ids[mid].id <= ts->seq)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        if (lo < ts->nids)
-            first = ts->ids[lo].id;
-        ts->fix_seq = true;
-        return report(c, d->name, t->seq.name, 0, -1, first, "seqnum_low",
-                      BZ_SEV_WARNING, true, "seqnum %lld is below the largest "
-                      "id %lld: inserts without an id will fail once they "
-                      "reach id %lld, which exists (explicit ids do not move "
-                      "seqnum)", (long long)ts->seq, (long long)ts->maxid,
-                      (long long)first);
-    }
-    if (ts->seq >= BZ_INT_MAX)
-        return report(c, d->name, t->seq.name, 0, -1, 0, "seqnum_high",
-                      BZ_SEV_WARNING, false, "seqnum %lld leaves no auto id "
-                      "(the largest id is %lld)", (long long)ts->seq,
-                      BZ_INT_MAX);
     return BZ_OK;
 }
 
@@ -687,30 +641,6 @@ static int check_texts(struct chk *c, struct tstate *ts)
     return rc;
 }
 
-/* ---- foreign keys ------------------------------------------------------ */
-
-static void check_fks(struct chk *c, struct tstate *all, int ti)
-{
-    struct tstate *ts = &all[ti];
-    const bz_tdef *d = ts->t->def;
-    for (int64_t r = 0; r < ts->nrows && !c->stopped; r++) {
-        if (ts->st[r] != ROW_LIVE)
-            continue;
-        for (int q = 0; q < ts->nfk; q++) {
-            int64_t v = ts->fk_val[r * ts->nfk + q];
-            const bz_fdef *f = &d->fields[ts->fk_field[q]];
-            if (v == INT64_MIN || v == 0 || find_id(&all[f->ref], v))
-                continue;
-            report(c, d->name, ts->t->dat.name, r * d->row_size + f->off, r,
-                   ts->rid[r], "fk", BZ_SEV_WARNING, false,
-                   "row %lld (id %lld), field '%s': refers to id %lld, which "
-                   "does not exist in '%s' (a Join gives NULL)", (long long)r,
-                   (long long)ts->rid[r], f->name, (long long)v,
-                   all[f->ref].t->def->name);
-        }
-    }
-}
-
 /* ---- the shared cache -------------------------------------------------- */
 
 static void cache_diff(void *arg, int64_t off, const char *msg)
@@ -763,8 +693,6 @@ static int check_all(struct chk *c, struct tstate *ts)
         if (db->seg && (rc = check_cache(c, s)))
             return rc;
     }
-    for (int i = 0; i < nt; i++)
-        check_fks(c, ts, i);
     return BZ_OK;
 }
 
@@ -919,6 +847,9 @@ static int repair_free(struct chk *c, struct tstate *ts, bz_txn *tx,
     return rc;
 }
 
+/* Only a seqnum that is not a number is repaired (any number is legal).
+ * The largest id replaces it: what it was is lost, and starting there
+ * never hands out again an id a deleted row had below it. */
 static int repair_seq(struct chk *c, struct tstate *ts, bz_txn *tx,
                       bz_repair *rep)
 {
@@ -927,7 +858,7 @@ static int repair_seq(struct chk *c, struct tstate *ts, bz_txn *tx,
     int rc = bz__file_size(&t->seq, c->gen, &sz);
     if (rc)
         return rc;
-    int64_t v = ts->seq_valid && ts->seq > ts->maxid ? ts->seq : ts->maxid;
+    int64_t v = ts->maxid;
     char buf[24];
     int n = snprintf(buf, sizeof buf, "%lld", (long long)v);
     if (sz == n) {

@@ -107,8 +107,20 @@ void bz_cond_free(bz_cond *c)
     free(c);
 }
 
+/* A copy of len bytes with a NUL after them: needles may hold NULs of
+ * their own (0.0.7 searches any Python str), so nothing may strlen them. */
+static char *memdup0(const char *s, size_t len)
+{
+    char *d = malloc(len + 1);
+    if (d) {
+        memcpy(d, s, len);
+        d[len] = '\0';
+    }
+    return d;
+}
+
 static int cond_add(bz_cond *c, const char *field, enum bz_vkind kind,
-                    int64_t i, const char *s, bool in)
+                    int64_t i, const char *s, size_t len, bool in)
 {
     bz__err_clear();
     if (!c || !field || c->node != NODE_LEAF || (kind == BZ_V_STR && !s))
@@ -128,8 +140,8 @@ static int cond_add(bz_cond *c, const char *field, enum bz_vkind kind,
     memset(p, 0, sizeof(*p));
     p->field = strdup(field);
     if (s) {
-        p->len = strlen(s);
-        p->s = strdup(s);
+        p->len = len;
+        p->s = memdup0(s, len);
     }
     if (!p->field || (s && !p->s)) {
         free(p->field);
@@ -144,23 +156,31 @@ static int cond_add(bz_cond *c, const char *field, enum bz_vkind kind,
 
 int bz_cond_add_int(bz_cond *c, const char *f, int64_t v)
 {
-    return cond_add(c, f, BZ_V_INT, v, NULL, false);
+    return cond_add(c, f, BZ_V_INT, v, NULL, 0, false);
 }
 int bz_cond_add_str(bz_cond *c, const char *f, const char *v)
 {
-    return cond_add(c, f, BZ_V_STR, 0, v, false);
+    return cond_add(c, f, BZ_V_STR, 0, v, v ? strlen(v) : 0, false);
+}
+int bz_cond_add_strn(bz_cond *c, const char *f, const char *v, size_t len)
+{
+    return cond_add(c, f, BZ_V_STR, 0, v, len, false);
 }
 int bz_cond_add_null(bz_cond *c, const char *f)
 {
-    return cond_add(c, f, BZ_V_NULL, 0, NULL, false);
+    return cond_add(c, f, BZ_V_NULL, 0, NULL, 0, false);
 }
 int bz_cond_add_in_int(bz_cond *c, const char *f, int64_t v)
 {
-    return cond_add(c, f, BZ_V_INT, v, NULL, true);
+    return cond_add(c, f, BZ_V_INT, v, NULL, 0, true);
 }
 int bz_cond_add_in_str(bz_cond *c, const char *f, const char *v)
 {
-    return cond_add(c, f, BZ_V_STR, 0, v, true);
+    return cond_add(c, f, BZ_V_STR, 0, v, v ? strlen(v) : 0, true);
+}
+int bz_cond_add_in_strn(bz_cond *c, const char *f, const char *v, size_t len)
+{
+    return cond_add(c, f, BZ_V_STR, 0, v, len, true);
 }
 
 /* ---- compiling ----------------------------------------------------- */
@@ -273,7 +293,7 @@ static int compile_leaf(const bz_cond *c, const bz_tdef *t, bz_ccond *cc)
             if (c->op == BZ_ISUBSTR)
                 dst->s = fold(p->s, p->len, &dst->len);
             else {
-                dst->s = strdup(p->s);
+                dst->s = memdup0(p->s, p->len);
                 dst->len = p->len;
             }
             if (!dst->s)

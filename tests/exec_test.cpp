@@ -108,6 +108,35 @@ TEST(ExecBadInput, EveryBadLineGetsABadRequestAndTheRunGoesOn)
     EXPECT_EQ("{\"ok\":[{\"id\":1,\"name\":\"ok\"}]}", r.lines[bad.size() + 1]);
 }
 
+/* JSON strings may hold \u0000; as condition values they are searched for
+ * like any other character (they used to be refused as bad_request). */
+TEST(ExecConditions, NulInConditionStrings)
+{
+    TempDir tmp("bzexec");
+    ASSERT_TRUE(write_file(tmp.file("s.schema"), "t: id PK, body TEXT, c CHAR(5)\n"));
+    const std::string input =
+        R"({"op":"insert","table":"t","values":{"body":"a\u0000b","c":"x"}})" "\n"
+        R"({"op":"insert","table":"t","values":{"body":"ab","c":"y"}})" "\n"
+        R"({"op":"find_by_cond","table":"t","cond":{"SUBSTR":{"body":"\u0000"}}})" "\n"
+        R"({"op":"find_by_cond","table":"t","cond":{"ISUBSTR":{"body":"A\u0000B"}}})" "\n"
+        R"({"op":"find_by_cond","table":"t","cond":{"EQ":{"body":"a\u0000b"}}})" "\n"
+        R"({"op":"find_by_cond","table":"t","cond":{"IN":{"body":["zz","a\u0000b"]}}})" "\n"
+        R"({"op":"find_by_cond","table":"t","cond":{"EQ":{"c":"x\u0000"}}})" "\n"
+        R"({"op":"find_by_cond","table":"t","cond":{"NOT":{"SUBSTR":{"body":"\u0000"}}}})" "\n";
+    ToolRun r = exec_lines("exec " + tmp.file("d") + " --schema " + tmp.file("s.schema"),
+                           input, tmp);
+    EXPECT_EQ(0, r.status);
+    const std::string first = R"({"ok":[{"id":1,"body":"a\u0000b","c":"x"}]})";
+    const std::vector<std::string> want = {
+        R"({"ok":{"id":1,"body":"a\u0000b","c":"x"}})",
+        R"({"ok":{"id":2,"body":"ab","c":"y"}})",
+        first, first, first, first,
+        R"({"ok":[]})",
+        R"({"ok":[{"id":2,"body":"ab","c":"y"}]})",
+    };
+    EXPECT_EQ(want, r.lines);
+}
+
 TEST(ExecBadInput, BlankLinesAreSkippedAndLongLinesWork)
 {
     TempDir tmp("bzexec");

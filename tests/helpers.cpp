@@ -505,7 +505,8 @@ static bz_cond *leaf_from_json(bz_op op, const json_t *pairs, std::string *err)
                 if (json_is_integer(x))
                     rc = bz_cond_add_in_int(c, field, json_integer_value(x));
                 else if (json_is_string(x))
-                    rc = bz_cond_add_in_str(c, field, json_string_value(x));
+                    rc = bz_cond_add_in_strn(c, field, json_string_value(x),
+                                             json_string_length(x));
                 else {
                     *err = "IN value neither int nor string";
                     bz_cond_free(c);
@@ -517,7 +518,8 @@ static bz_cond *leaf_from_json(bz_op op, const json_t *pairs, std::string *err)
         } else if (json_is_integer(val)) {
             rc = bz_cond_add_int(c, field, json_integer_value(val));
         } else if (json_is_string(val)) {
-            rc = bz_cond_add_str(c, field, json_string_value(val));
+            rc = bz_cond_add_strn(c, field, json_string_value(val),
+                                  json_string_length(val));
         } else if (json_is_null(val)) {
             rc = bz_cond_add_null(c, field);
         } else {

@@ -107,6 +107,63 @@ TEST_F(Conditions, ConditionsOnTextFields)
     EXPECT_EQ((Ids{}), ids_where("f2", leaf(BZ_SUBSTR, "text", "")));
 }
 
+/* A leaf on len bytes; the NUL-terminated forms stop at the first NUL. */
+bz_cond *leafn(bz_op op, const char *field, const std::string &v)
+{
+    bz_cond *c = bz_cond_new(op);
+    int rc = !c ? BZ_ENOMEM
+                : op == BZ_IN ? bz_cond_add_in_strn(c, field, v.data(), v.size())
+                              : bz_cond_add_strn(c, field, v.data(), v.size());
+    if (rc != BZ_OK) {
+        bz_cond_free(c);
+        return nullptr;
+    }
+    return c;
+}
+
+TEST_F(Conditions, NeedlesMayHoldNul)
+{
+    const std::string nul(1, '\0');
+    ASSERT_EQ(1, add("f", {{"text", std::string("a\0b", 3)}}));
+    ASSERT_EQ(2, add("f", {{"text", "ab"}}));
+    ASSERT_EQ(3, add("f", {{"text", std::string("X\0", 2)}}));
+    EXPECT_EQ((Ids{1, 3}), ids_where("f", leafn(BZ_SUBSTR, "text", nul)));
+    EXPECT_EQ((Ids{1}), ids_where("f", leafn(BZ_SUBSTR, "text", std::string("a\0", 2))));
+    EXPECT_EQ((Ids{3}), ids_where("f", leafn(BZ_ISUBSTR, "text", std::string("x\0", 2))));
+    EXPECT_EQ((Ids{1}), ids_where("f", leafn(BZ_EQ, "text", std::string("a\0b", 3))));
+    EXPECT_EQ((Ids{2, 3}), ids_where("f", leafn(BZ_NE, "text", std::string("a\0b", 3))));
+    /* Code point order: "X" < "a\0b" < "a\0c" < "ab". */
+    EXPECT_EQ((Ids{1, 3}), ids_where("f", leafn(BZ_LT, "text", std::string("a\0c", 3))));
+    bz_cond *in = leafn(BZ_IN, "text", std::string("X\0", 2));
+    ASSERT_TRUE(in);
+    ASSERT_BZ_OK(bz_cond_add_in_strn(in, "text", "a\0b", 3));
+    EXPECT_EQ((Ids{1, 3}), ids_where("f", in));
+    /* The C-string form is the prefix before the NUL. */
+    EXPECT_EQ((Ids{2}), ids_where("f", leaf(BZ_EQ, "text", "ab")));
+    EXPECT_EQ((Ids{1, 2}), ids_where("f", leaf(BZ_SUBSTR, "text", std::string("a\0", 2).c_str())));
+    /* No CHAR value the engine writes holds a NUL: no match, no error. */
+    EXPECT_EQ((Ids{}), where(leafn(BZ_SUBSTR, "varchar", nul)));
+    EXPECT_EQ((Ids{}), where(leafn(BZ_EQ, "varchar", std::string("qux\0", 4))));
+}
+
+/* 0.0.7 writes a str holding U+0000 into a CHAR as it is; the scan's
+ * prefilter separates rows with NULs and must not see such a needle. */
+TEST_F(Conditions, NulInACharWrittenBy007)
+{
+    close();
+    std::string dat = file("d.dat");
+    /* Row 4 (id 5, "abc"): 9 + 5 + 9 + 1 = 24 bytes a row. */
+    ASSERT_EQ("abc  ", dat.substr(4 * 24 + 9, 5));
+    dat.replace(4 * 24 + 9, 5, std::string("a\0c  ", 5));
+    ASSERT_TRUE(write_file(dir_.file("d.dat"), dat));
+    open();
+    EXPECT_EQ((Ids{5}), where(leafn(BZ_SUBSTR, "varchar", std::string("\0", 1))));
+    EXPECT_EQ((Ids{5}), where(leafn(BZ_SUBSTR, "varchar", std::string("a\0c", 3))));
+    EXPECT_EQ((Ids{5}), where(leafn(BZ_ISUBSTR, "varchar", std::string("A\0C", 3))));
+    EXPECT_EQ((Ids{5}), where(leafn(BZ_EQ, "varchar", std::string("a\0c", 3))));
+    EXPECT_EQ((Ids{}), where(leaf(BZ_SUBSTR, "varchar", "ac")));
+}
+
 TEST_F(Conditions, SeveralPairsInOneLeafMustAllHold)
 {
     bz_cond *c = bz_cond_new(BZ_EQ);

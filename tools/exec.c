@@ -1,6 +1,6 @@
 /*
  * exec.c - `bazoola exec DIR [--schema FILE]`: the JSON-lines protocol of
- * BRIEF.md section 5.
+ * README.md ("bazoola exec") and docs/man/bazoola.1.
  *
  * One request per input line, one reply per output line, in order, flushed
  * at once so a program driving us through a pipe can wait for each reply.
@@ -559,25 +559,13 @@ static int find_leaf_op(const char *name, bz_op *op)
 static json_t *parse_cond(const struct exec_ctx *x, const json_t *c,
                           const char *path, bz_cond **out);
 
-/* A string value for a condition: the engine takes C strings, so one with
- * a NUL inside could only match by accident. */
-static json_t *cond_str(const struct exec_ctx *x, const json_t *v,
-                        const char *path, const char **out)
-{
-    if (has_nul(json_string_value(v), json_string_length(v)))
-        return bad_request(x, "'%s' contains a NUL character", path);
-    *out = json_string_value(v);
-    return NULL;
-}
-
 /* {"IN": {"field": [v1, v2, ...]}}: the values of one field. */
 static json_t *add_in_values(const struct exec_ctx *x, bz_cond *c,
                              const char *field, const json_t *list,
                              const char *path)
 {
     size_t i;
-    json_t *v, *err;
-    const char *s;
+    json_t *v;
     int rc;
     char sub[PATH_MAX_LEN];
 
@@ -590,9 +578,9 @@ static json_t *add_in_values(const struct exec_ctx *x, bz_cond *c,
         if (json_is_integer(v)) {
             rc = bz_cond_add_in_int(c, field, json_integer_value(v));
         } else if (json_is_string(v)) {
-            if ((err = cond_str(x, v, sub, &s)))
-                return err;
-            rc = bz_cond_add_in_str(c, field, s);
+            /* By length: "\u0000" is a character like any other. */
+            rc = bz_cond_add_in_strn(c, field, json_string_value(v),
+                                     json_string_length(v));
         } else {
             return bad_request(x, "'%s' must be an integer or a string", sub);
         }
@@ -606,16 +594,13 @@ static json_t *add_in_values(const struct exec_ctx *x, bz_cond *c,
 static json_t *add_pair(const struct exec_ctx *x, bz_cond *c,
                         const char *field, const json_t *v, const char *path)
 {
-    json_t *err;
-    const char *s;
     int rc;
 
     if (json_is_integer(v)) {
         rc = bz_cond_add_int(c, field, json_integer_value(v));
     } else if (json_is_string(v)) {
-        if ((err = cond_str(x, v, path, &s)))
-            return err;
-        rc = bz_cond_add_str(c, field, s);
+        rc = bz_cond_add_strn(c, field, json_string_value(v),
+                              json_string_length(v));
     } else if (json_is_null(v)) {
         rc = bz_cond_add_null(c, field);
     } else {

@@ -83,7 +83,9 @@ typedef struct bz_schema bz_schema;
 
 typedef enum bz_kind {
     BZ_PK = 1,   /* the primary key; every table has exactly one, named "id" */
-    BZ_INT = 2,
+    BZ_INT = 2,  /* INT(size): size bytes of decimal; holds the values whose
+                    text, '-' included, fits (INT(3): -99..999); INT alone
+                    is INT(9).  Values are int64_t throughout.              */
     BZ_CHAR = 3, /* CHAR(size): size bytes of UTF-8                          */
     BZ_TEXT = 4,
     BZ_FK = 5    /* FK(ref): an id of table ref                              */
@@ -94,7 +96,9 @@ typedef enum bz_kind {
 typedef struct bz_field_def {
     const char *name;
     bz_kind kind;
-    int size;        /* BZ_CHAR only: the width in bytes (1..65535)      */
+    int size;        /* BZ_CHAR: the width in bytes (1..65535); BZ_INT:
+                        the width in digits (1..18), 0 meaning 9; ignored
+                        for the other kinds (bz_schema_field gives 0)   */
     const char *ref; /* BZ_FK only: the referenced table                 */
     int nullable;    /* non-zero: NULL allowed (never for BZ_PK)          */
 } bz_field_def;
@@ -250,10 +254,17 @@ typedef enum bz_op {
 bz_cond *bz_cond_new(bz_op op);
 int bz_cond_add_int(bz_cond *c, const char *field, int64_t value);
 int bz_cond_add_str(bz_cond *c, const char *field, const char *value);
+/* A string of len bytes, NUL bytes (U+0000) included, which the
+ * NUL-terminated forms cannot express: 0.0.7 searches for any str, and
+ * TEXT values (and CHAR values 0.0.7 wrote) may hold U+0000. */
+int bz_cond_add_strn(bz_cond *c, const char *field, const char *value,
+                     size_t len);
 int bz_cond_add_null(bz_cond *c, const char *field);
 /* BZ_IN: add one more allowed value of field (repeat the call). */
 int bz_cond_add_in_int(bz_cond *c, const char *field, int64_t value);
 int bz_cond_add_in_str(bz_cond *c, const char *field, const char *value);
+int bz_cond_add_in_strn(bz_cond *c, const char *field, const char *value,
+                        size_t len);
 /* Combinators take ownership of their operands (also on failure). */
 bz_cond *bz_cond_and(bz_cond *a, bz_cond *b);
 bz_cond *bz_cond_or(bz_cond *a, bz_cond *b);
@@ -280,7 +291,10 @@ void bz_joins_free(bz_joins *j);
  * no byte of any file.  joins may be NULL.  The out row of insert and update
  * may be NULL when the caller does not want it; the finds require theirs. */
 
-/* Insert; an "id" in values chooses the id, else seqnum+1 is used. */
+/* Insert; an "id" in values chooses the id (BZ_EVALIDATION when it is
+ * taken).  Without one the id is the smallest above the table's seqnum
+ * that no row has (explicit ids may already hold seqnum+1, ...), and
+ * seqnum becomes that id. */
 int bz_insert(bz_db *db, const char *table, const bz_values *values,
               bz_row **out);
 /* *out = the row, or NULL (and BZ_OK) when there is no row with that id. */
@@ -439,11 +453,13 @@ int bz_rollback(bz_db *db);
  * in one atomic write, and the check runs again to count what is left. */
 #define BZ_CHECK_REPAIR 1u
 
+/* Only states that neither 0.0.7 nor the engine can leave behind are
+ * problems: a directory either wrote checks clean, whatever its seqnum
+ * (explicit ids do not move it) or its foreign keys to deleted rows. */
 typedef enum bz_severity {
     BZ_SEV_ERROR = 0,   /* an invariant the engine relies on is broken     */
-    BZ_SEV_WARNING = 1  /* a state the engine itself allows (a dangling FK
-                           after a delete, seqnum below an explicit id) that
-                           will make a later operation fail or join NULL  */
+    BZ_SEV_WARNING = 1  /* one it does not rely on (a deleted row missing
+                           from the free stack only wastes its space)     */
 } bz_severity;
 
 typedef struct bz_problem {
@@ -456,7 +472,7 @@ typedef struct bz_problem {
     const char *kind;     /* stable short name: "row", "dat_size",
                              "index_slot", "index_missing", "duplicate_id",
                              "free_entry", "free_missing", "seqnum",
-                             "seqnum_low", "text", "fk", "cache", ...      */
+                             "text_ref", "cache", ...                       */
     bz_severity severity;
     int repairable;       /* BZ_CHECK_REPAIR rewrites what this is about   */
     const char *message;  /* a sentence; valid during the callback only    */

@@ -127,7 +127,8 @@ class RowIterator:
         try:
             self._joins = _join.build(joins)  # the iterator reads it until closed
         except BaseException:
-            _lib.cond_free(c)
+            if c:
+                _lib.cond_free(c)
             raise
         try:
             h = db._enter()
@@ -145,7 +146,8 @@ class RowIterator:
             finally:
                 db._leave()
         finally:
-            _lib.cond_free(c)  # compiled into the iterator by bz_iter_open
+            if c:
+                _lib.cond_free(c)  # compiled into the iterator by bz_iter_open
             if self._it is None and self._joins:
                 _lib.joins_free(self._joins)
                 self._joins = None
@@ -465,7 +467,8 @@ class DB:
             finally:
                 _lib.row_free(out)
         finally:
-            _lib.joins_free(j)
+            if j:
+                _lib.joins_free(j)
 
     def find_all(self, table_name, *, joins=None):
         """Every row, in file order."""
@@ -478,7 +481,8 @@ class DB:
         try:
             j = _join.build(joins)
         except BaseException:
-            _lib.cond_free(c)
+            if c:
+                _lib.cond_free(c)
             raise
         out = ctypes.c_void_p()
         try:
@@ -495,8 +499,10 @@ class DB:
             return self._decode_rows(out.value, self._tables[table_name],
                                      self._joins_spec(joins))
         finally:
-            _lib.cond_free(c)
-            _lib.joins_free(j)
+            if c:
+                _lib.cond_free(c)
+            if j:
+                _lib.joins_free(j)
 
     def update_by_id(self, table_name, pk, values):
         """Merge values into row pk; NotFoundError when there is none."""
@@ -555,7 +561,8 @@ class DB:
             finally:
                 self._leave()
         finally:
-            _lib.cond_free(c)
+            if c:
+                _lib.cond_free(c)
         check(rc)
         return n.value
 

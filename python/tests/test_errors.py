@@ -174,3 +174,12 @@ def test_lock_error_for_nested_batches(db):
         with db.transaction():
             with db.transaction():
                 pass
+
+
+def test_ids_below_one(library):
+    assert library.find_by_id("books", 0) is None
+    assert library.find_by_id("books", -3) is None
+    with pytest.raises(NotFoundError, match="Row with ID=0 does not exist"):
+        library.update_by_id("books", 0, {"year": 1})
+    with pytest.raises(NotFoundError, match="Row with ID=-1 does not exist"):
+        library.delete_by_id("books", -1)

@@ -22,12 +22,23 @@ size_t bz__fmt_int(char *dst, int64_t v)
     return len;
 }
 
-void bz__enc_int(char *dst, int64_t v)
+bool bz__int_fits(int width, int64_t v)
 {
     char tmp[24];
-    size_t n = bz__fmt_int(tmp, v);
-    memset(dst, ' ', BZ_INT_WIDTH);
-    memcpy(dst, tmp, n < BZ_INT_WIDTH ? n : BZ_INT_WIDTH);
+    return bz__fmt_int(tmp, v) <= (size_t)width;
+}
+
+void bz__enc_intw(char *dst, int width, int64_t v)
+{
+    char tmp[24];
+    size_t n = bz__fmt_int(tmp, v), w = (size_t)width;
+    memset(dst, ' ', w);
+    memcpy(dst, tmp, n < w ? n : w);
+}
+
+void bz__enc_int(char *dst, int64_t v)
+{
+    bz__enc_intw(dst, BZ_INT_WIDTH, v);
 }
 
 void bz__enc_null_int(char *dst)
@@ -54,10 +65,10 @@ int bz__dec_uint_padded(const char *src, size_t len, int64_t *v)
     return 0;
 }
 
-int bz__dec_int(const char *src, bool *null, int64_t *v)
+int bz__dec_intw(const char *src, int width, bool *null, int64_t *v)
 {
     if (src[0] == '#') {
-        for (int i = 1; i < BZ_INT_WIDTH; i++)
+        for (int i = 1; i < width; i++)
             if (src[i] != '#')
                 return -1;
         *null = true;
@@ -67,10 +78,16 @@ int bz__dec_int(const char *src, bool *null, int64_t *v)
     *null = false;
     bool neg = src[0] == '-';
     int64_t x;
-    if (bz__dec_uint_padded(src + neg, BZ_INT_WIDTH - neg, &x))
+    /* At most 18 digits, so x cannot overflow. */
+    if (bz__dec_uint_padded(src + neg, (size_t)(width - neg), &x))
         return -1;
     *v = neg ? -x : x;
     return 0;
+}
+
+int bz__dec_int(const char *src, bool *null, int64_t *v)
+{
+    return bz__dec_intw(src, BZ_INT_WIDTH, null, v);
 }
 
 void bz__enc_deleted_row(const bz_tdef *t, char *row)
@@ -129,7 +146,7 @@ int bz__dec_row(const bz_tdef *t, const char *row, bz_fval *vals,
                 return -1;
             continue;
         }
-        if (bz__dec_int(p, &v->null, &v->i))
+        if (bz__dec_intw(p, f->width, &v->null, &v->i))
             return -1;
         if (v->null && !f->nullable)
             return -1;

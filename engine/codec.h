@@ -28,10 +28,16 @@ typedef struct bz_fval {
 
 /* "%lld" into dst (room for 20 bytes), no NUL; returns the length. */
 size_t bz__fmt_int(char *dst, int64_t v);
-/* "%-9lld" of 0.0.7; v must be in range. */
+/* 0.0.7's rule for an integer field of width bytes: len(str(v)) <= width,
+ * the '-' of a negative number included. */
+bool bz__int_fits(int width, int64_t v);
+/* "%-*lld" of 0.0.7 (width bytes); v must fit. */
+void bz__enc_intw(char *dst, int width, int64_t v);
+/* Returns 0, or -1 when the width bytes are neither a number nor all '#'. */
+int bz__dec_intw(const char *src, int width, bool *null, int64_t *v);
+/* The same at BZ_INT_WIDTH: PK, FK, TEXT references, index slots, ... */
 void bz__enc_int(char *dst, int64_t v);
 void bz__enc_null_int(char *dst);
-/* Returns 0, or -1 when the 9 bytes are neither a number nor all '#'. */
 int bz__dec_int(const char *src, bool *null, int64_t *v);
 /* Parse a whole buffer holding a decimal number padded with spaces (index
  * slots, free stack entries, seqnum).  -1 when malformed. */

@@ -125,10 +125,7 @@ static int encode_fields(const bz_tdef *d, const struct bz_value_in **vin,
             if (!f->nullable)
                 return bz__err(BZ_EVALIDATION, "'%s': The value can't be None",
                                f->name);
-            if (f->kind == BZ_CHAR)
-                memset(dst, 0, (size_t)f->width);
-            else
-                bz__enc_null_int(dst);
+            memset(dst, f->kind == BZ_CHAR ? '\0' : '#', (size_t)f->width);
             continue;
         }
         switch (f->kind) {
@@ -136,10 +133,11 @@ static int encode_fields(const bz_tdef *d, const struct bz_value_in **vin,
         case BZ_FK:
             if (v->kind != BZ_V_INT)
                 return type_mismatch_int(f, v);
-            if (v->i > BZ_INT_MAX || v->i < BZ_INT_MIN)
+            /* 0.0.7 says "too big" for a too negative value as well. */
+            if (!bz__int_fits(f->width, v->i))
                 return bz__err(BZ_EVALIDATION, "'%s': The value is too big",
                                f->name);
-            bz__enc_int(dst, v->i);
+            bz__enc_intw(dst, f->width, v->i);
             break;
         case BZ_CHAR:
             if (v->kind != BZ_V_STR)
@@ -362,6 +360,22 @@ static int run_write(bz_db *db, const char *table, write_fn fn,
 
 /* ---- insert -------------------------------------------------------- */
 
+/* The smallest id above seqnum whose index slot is empty.  Explicit ids do
+ * not move seqnum, so ids above it may be taken; 0.0.7 would collide with
+ * them, fail, and (since our failures change nothing) fail again on every
+ * later insert.  Skipping them is the only rule that keeps such a table
+ * usable.  Ids past BZ_INT_MAX read as empty, so the walk ends there and
+ * encoding reports the id as too big. */
+static int next_auto_id(bz_opctx *op, bz_table *t, int64_t *id)
+{
+    int64_t seq, rownum;
+    bool taken = true;
+    int rc = bz__table_seq_get(t, op->gen, &seq);
+    for (*id = seq; rc == BZ_OK && taken;)
+        rc = bz__table_index_get(t, op->gen, ++*id, &taken, &rownum);
+    return rc;
+}
+
 static int insert_locked(bz_opctx *op, bz_table *t, bz_txn *tx,
                          struct write_args *a)
 {
@@ -376,22 +390,21 @@ static int insert_locked(bz_opctx *op, bz_table *t, bz_txn *tx,
     if ((rc = check_text_types(d, vin)) || (rc = prepare_write(op, t)))
         return rc;
 
-    int64_t id, seq = 0;
+    int64_t id, rownum;
     bool auto_id = vin[d->id_field] == NULL;
     if (auto_id) {
-        if ((rc = bz__table_seq_get(t, op->gen, &seq)))
+        if ((rc = next_auto_id(op, t, &id)))
             return rc;
-        id = seq + 1;
-    } else if ((rc = explicit_id(d, vin[d->id_field], &id))) {
-        return rc;
+    } else {
+        bool exists;
+        if ((rc = explicit_id(d, vin[d->id_field], &id)) ||
+            (rc = bz__table_index_get(t, op->gen, id, &exists, &rownum)))
+            return rc;
+        if (exists)
+            return bz__err(BZ_EVALIDATION,
+                           "'id': row with id %lld already exists",
+                           (long long)id);
     }
-    bool exists;
-    int64_t rownum;
-    if ((rc = bz__table_index_get(t, op->gen, id, &exists, &rownum)))
-        return rc;
-    if (exists)
-        return bz__err(BZ_EVALIDATION, "'id': row with id %lld already exists",
-                       (long long)id);
     struct newrow nr = {0};
     if ((rc = bz__buf_reserve(&op->scan, (size_t)d->row_size)))
         return rc;

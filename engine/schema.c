@@ -3,7 +3,7 @@
  *
  * Both front ends build the same intermediate (a list of table and field
  * definitions with names still unresolved) and share schema_finish(), which
- * enforces invariants S1-S5 of schema.h, so the two can never disagree.
+ * enforces invariants S1-S6 of schema.h, so the two can never disagree.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -19,7 +19,7 @@
 struct pfield {
     char *name;
     bz_kind kind;
-    int size;
+    int size;      /* CHAR(n), INT(n); 0 for plain INT */
     char *ref;
     bool nullable;
     int line, col; /* for messages; 0 when built from C structs */
@@ -123,7 +123,7 @@ static int check_name(const char *what, const char *name, int line, int col)
     return BZ_OK;
 }
 
-/* Enforce S1-S5 and build the final schema. */
+/* Enforce S1-S6 and build the final schema. */
 static int schema_finish(struct pschema *p, bz_schema **out)
 {
     char w[64];
@@ -199,6 +199,15 @@ static int schema_finish(struct pschema *p, bz_schema **out)
                 break;
             }
             case BZ_INT:
+                if (f->size == 0)
+                    f->size = BZ_INT_WIDTH;
+                if (f->size < 1 || f->size > BZ_INTN_MAX)
+                    return bz__err(BZ_ESCHEMA,
+                                   "%stable '%s': field '%s': INT size %d is "
+                                   "out of range 1..%d",
+                                   where(w, sizeof w, f->line, f->col), t->name,
+                                   f->name, f->size, BZ_INTN_MAX);
+                break;
             case BZ_TEXT:
                 break;
             default:
@@ -239,7 +248,8 @@ static int schema_finish(struct pschema *p, bz_schema **out)
                 goto fail_nomem;
             f->kind = pf->kind;
             f->nullable = pf->nullable;
-            f->width = pf->kind == BZ_CHAR ? pf->size : BZ_INT_WIDTH;
+            f->width = pf->kind == BZ_CHAR || pf->kind == BZ_INT
+                           ? pf->size : BZ_INT_WIDTH;
             f->off = off;
             off += f->width;
             f->ref = -1;
@@ -374,64 +384,85 @@ static char *take_word(struct lexer *lx)
     return strndup(b, (size_t)(lx->s - b));
 }
 
+/* "(arg)" after a type name; *arg is malloc'd, *argcol its column. */
+static int parse_paren(struct lexer *lx, const char *ty, char **arg,
+                       int *argcol)
+{
+    char w[64];
+    skip_blanks(lx);
+    if (lx->s >= lx->end || *lx->s != '(')
+        return bz__err(BZ_ESCHEMA, "%sexpected '(' after %s",
+                       where(w, sizeof w, lx->line, col(lx)), ty);
+    lx->s++;
+    skip_blanks(lx);
+    *argcol = col(lx);
+    if (!(*arg = take_word(lx)))
+        return bz__nomem();
+    skip_blanks(lx);
+    if (lx->s >= lx->end || *lx->s != ')') {
+        free(*arg);
+        *arg = NULL;
+        return bz__err(BZ_ESCHEMA, "%sexpected ')' after %s(...",
+                       where(w, sizeof w, lx->line, col(lx)), ty);
+    }
+    lx->s++;
+    return BZ_OK;
+}
+
+/* A size in 1..max, or -1. */
+static int parse_size(const char *arg, long max)
+{
+    char *e;
+    errno = 0;
+    long n = strtol(arg, &e, 10);
+    return !*arg || *e || errno || n < 1 || n > max ? -1 : (int)n;
+}
+
 static int parse_type(struct lexer *lx, struct pfield *f)
 {
     char w[64];
-    int c0 = col(lx);
-    char *ty = take_word(lx);
+    int c0 = col(lx), ca = 0;
+    char *ty = take_word(lx), *arg = NULL;
     if (!ty)
         return bz__nomem();
     int rc = BZ_OK;
-    if (strcasecmp(ty, "PK") == 0)
+    if (strcasecmp(ty, "PK") == 0) {
         f->kind = BZ_PK;
-    else if (strcasecmp(ty, "INT") == 0)
-        f->kind = BZ_INT;
-    else if (strcasecmp(ty, "TEXT") == 0)
+    } else if (strcasecmp(ty, "TEXT") == 0) {
         f->kind = BZ_TEXT;
-    else if (strcasecmp(ty, "CHAR") == 0 || strcasecmp(ty, "FK") == 0) {
-        f->kind = strcasecmp(ty, "CHAR") == 0 ? BZ_CHAR : BZ_FK;
+    } else if (strcasecmp(ty, "INT") == 0) {
+        f->kind = BZ_INT;
+        /* INT alone is INT(9): look for a size without taking the blanks
+         * before a NULL that may follow instead. */
+        const char *save = lx->s;
         skip_blanks(lx);
-        if (lx->s >= lx->end || *lx->s != '(') {
-            rc = bz__err(BZ_ESCHEMA, "%sexpected '(' after %s",
-                         where(w, sizeof w, lx->line, col(lx)), ty);
-            goto out;
-        }
-        lx->s++;
-        skip_blanks(lx);
-        int ca = col(lx);
-        char *arg = take_word(lx);
-        if (!arg) {
-            rc = bz__nomem();
-            goto out;
-        }
-        skip_blanks(lx);
-        if (lx->s >= lx->end || *lx->s != ')') {
-            free(arg);
-            rc = bz__err(BZ_ESCHEMA, "%sexpected ')' after %s(...",
-                         where(w, sizeof w, lx->line, col(lx)), ty);
-            goto out;
-        }
-        lx->s++;
-        if (f->kind == BZ_CHAR) {
-            char *e;
-            errno = 0;
-            long n = strtol(arg, &e, 10);
-            if (!*arg || *e || errno || n < 1 || n > BZ_CHAR_MAX)
-                rc = bz__err(BZ_ESCHEMA,
-                             "%sCHAR size '%s' is not a number in 1..%d",
-                             where(w, sizeof w, lx->line, ca), arg, BZ_CHAR_MAX);
-            f->size = (int)n;
-            free(arg);
-        } else {
+        bool sized = lx->s < lx->end && *lx->s == '(';
+        lx->s = save;
+        if (sized && (rc = parse_paren(lx, ty, &arg, &ca)) == BZ_OK &&
+            (f->size = parse_size(arg, BZ_INTN_MAX)) < 0)
+            rc = bz__err(BZ_ESCHEMA,
+                         "%sfield '%s': INT size '%s' is not a number in "
+                         "1..%d", where(w, sizeof w, lx->line, ca), f->name,
+                         arg, BZ_INTN_MAX);
+    } else if (strcasecmp(ty, "CHAR") == 0) {
+        f->kind = BZ_CHAR;
+        if ((rc = parse_paren(lx, ty, &arg, &ca)) == BZ_OK &&
+            (f->size = parse_size(arg, BZ_CHAR_MAX)) < 0)
+            rc = bz__err(BZ_ESCHEMA, "%sCHAR size '%s' is not a number in 1..%d",
+                         where(w, sizeof w, lx->line, ca), arg, BZ_CHAR_MAX);
+    } else if (strcasecmp(ty, "FK") == 0) {
+        f->kind = BZ_FK;
+        if ((rc = parse_paren(lx, ty, &arg, &ca)) == BZ_OK) {
             f->ref = arg;
+            arg = NULL;
         }
     } else {
         rc = bz__err(BZ_ESCHEMA,
-                     "%sunknown type '%s' (expected PK, INT, CHAR(n), TEXT "
-                     "or FK(table))",
+                     "%sunknown type '%s' (expected PK, INT, INT(n), CHAR(n), "
+                     "TEXT or FK(table))",
                      where(w, sizeof w, lx->line, c0), ty);
     }
-out:
+    free(arg);
     free(ty);
     return rc;
 }
@@ -619,6 +650,10 @@ char *bz__tdef_text(const bz_schema *s, const bz_tdef *t)
                                 j ? "," : "", f->name);
         if (f->kind == BZ_CHAR)
             len += (size_t)snprintf(b + len, cap - len, "CHAR(%d)", f->width);
+        else if (f->kind == BZ_INT && f->width != BZ_INT_WIDTH)
+            /* Plain INT stays "INT": recorded schemas of existing
+             * directories must keep comparing equal. */
+            len += (size_t)snprintf(b + len, cap - len, "INT(%d)", f->width);
         else if (f->kind == BZ_FK)
             len += (size_t)snprintf(b + len, cap - len, "FK(%s)",
                                     s->tables[f->ref].name);
@@ -718,7 +753,7 @@ int bz_schema_field(const bz_schema *s, size_t t, size_t f, bz_field_def *def)
     const bz_fdef *fd = &s->tables[t].fields[f];
     def->name = fd->name;
     def->kind = fd->kind;
-    def->size = fd->kind == BZ_CHAR ? fd->width : 0;
+    def->size = fd->kind == BZ_CHAR || fd->kind == BZ_INT ? fd->width : 0;
     def->ref = fd->kind == BZ_FK ? s->tables[fd->ref].name : NULL;
     def->nullable = fd->nullable;
     return BZ_OK;

@@ -11,6 +11,9 @@
  *   S4. Every FK names a table of the schema (ref is its index).
  *   S5. off/width describe the row layout: fields back to back in schema
  *       order, then '\n'; row_size is their sum + 1.
+ *   S6. width is BZ_INT_WIDTH for PK, FK and TEXT, 1..BZ_INTN_MAX for INT
+ *       (BZ_INT_WIDTH when the schema says plain INT), 1..BZ_CHAR_MAX for
+ *       CHAR.
  */
 #ifndef BZ_SCHEMA_H
 #define BZ_SCHEMA_H
@@ -21,13 +24,15 @@
 
 #define BZ_NAME_MAX 64
 #define BZ_INT_WIDTH 9      /* PK, INT, FK, TEXT references            */
+/* INT(n): 18 digits is the widest every value of which fits an int64. */
+#define BZ_INTN_MAX 18
 #define BZ_CHAR_MAX 65535
 
 typedef struct bz_fdef {
     char *name;
     bz_kind kind;
     bool nullable;
-    int width;     /* bytes in the row                                  */
+    int width;     /* bytes in the row (S6)                             */
     int off;       /* offset in the row                                 */
     int ref;       /* BZ_FK: index of the referenced table, else -1     */
 } bz_fdef;

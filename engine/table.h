@@ -1,5 +1,5 @@
 /*
- * table.h - the five files of one table (0.0.7 format, BRIEF.md section 3).
+ * table.h - the five files of one table (0.0.7 format, docs/file-format.md).
  *
  * Invariants of a healthy table T (row size R, checked where read):
  *   T1. T.dat holds whole rows: size % R == 0.  Row r lives at r*R.  A row is
@@ -10,7 +10,9 @@
  *   T3. T__free.dat is a stack of 9-byte row numbers of deleted rows (top
  *       at the end); every deleted row is on it exactly once.
  *   T4. T__seqnum.dat is the last auto id in decimal, no newline; "0" when
- *       empty.  Auto ids are seqnum+1; explicit ids do not move it.
+ *       empty.  Any value is legal: explicit ids do not move it, so ids
+ *       above it may exist.  An auto id is the smallest id above seqnum
+ *       whose slot is empty, and becomes the new seqnum.
  *   T5. T.text.dat (tables with TEXT fields) holds records "%-9d" length +
  *       bytes; a live row's TEXT field is the offset of its record.  Records
  *       of deleted values are overwritten with '#'.

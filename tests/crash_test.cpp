@@ -98,7 +98,7 @@ std::vector<TableLayout> layouts_of(const std::string &schema_text)
             bz_field_def d;
             if (bz_schema_field(s.get(), t, f, &d) != BZ_OK)
                 return {};
-            size_t w = d.kind == BZ_CHAR ? static_cast<size_t>(d.size) : 9;
+            size_t w = d.kind == BZ_CHAR || d.kind == BZ_INT ? static_cast<size_t>(d.size) : 9;
             tl.fields.push_back({d.name, d.kind, w, d.nullable != 0});
             tl.row_size += w;
             tl.has_text |= d.kind == BZ_TEXT;

@@ -662,3 +662,68 @@ TEST_F(ExportTest, PostgresLoadsEveryRowAndValue)
                             "('t', 7) RETURNING id").rfind("psql failed", 0),
               0u);
 }
+
+/* INT(n) wider than 9 digits holds values past 32 bits: PostgreSQL needs
+ * BIGINT for them, and both databases must get the values exactly. */
+class ExportIntN : public ::testing::Test {
+protected:
+    static constexpr const char *kIntSchema =
+        "h: id PK, small INT(3), big INT(18) NULL, plain INT NULL\n";
+    void SetUp() override
+    {
+        std::string err;
+        Db db(open_db(tmp_.file("d"), kIntSchema, &err));
+        ASSERT_TRUE(db) << err;
+        ASSERT_TRUE(insert(db.get(), "h", { { "small", -99 },
+                                            { "big", 999999999999999999LL },
+                                            { "plain", 999999999 } }, &err))
+            << err;
+        ASSERT_TRUE(insert(db.get(), "h", { { "small", 999 },
+                                            { "big", -99999999999999999LL } },
+                           &err))
+            << err;
+        ASSERT_TRUE(insert(db.get(), "h", { { "small", 0 }, { "big", nullptr } },
+                           &err))
+            << err;
+        want_ = api_rows(db.get(), "h");
+    }
+    TempDir tmp_{ "bzexport" };
+    std::string want_;
+};
+
+TEST_F(ExportIntN, WideColumnsAreBigintAndValuesLoadIntoSqlite)
+{
+    ToolRun ex = export_sql(tmp_.file("d"), {});
+    ASSERT_EQ(ex.code(), 0) << ex.err;
+    EXPECT_NE(ex.out.find("\"small\" INTEGER NOT NULL,"), std::string::npos)
+        << ex.out;
+    EXPECT_NE(ex.out.find("\"big\" BIGINT,"), std::string::npos) << ex.out;
+    EXPECT_NE(ex.out.find("\"plain\" INTEGER\n"), std::string::npos) << ex.out;
+    ASSERT_FALSE(sqlite3_cli().empty())
+        << "the sqlite3 command-line shell is needed (Debian: sqlite3)";
+    std::string db_path = tmp_.file("out.sqlite");
+    ASSERT_EQ(sqlite_load(db_path, ex.out), "");
+    sqlite3 *db = nullptr;
+    ASSERT_EQ(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY,
+                              nullptr), SQLITE_OK);
+    EXPECT_EQ(differ(want_, sqlite_rows(db, "h")), "");
+    sqlite3_close(db);
+}
+
+TEST_F(ExportIntN, PostgresLoadsWideValues)
+{
+    Postgres pg;
+    std::string why = pg.start();
+    if (!why.empty())
+        GTEST_SKIP() << why;
+    ToolRun ex = export_sql(tmp_.file("d"), { "--dialect", "postgres" });
+    ASSERT_EQ(ex.code(), 0) << ex.err;
+    ASSERT_EQ(pg.psql("postgres", { "-c", "CREATE DATABASE x" }).code(), 0);
+    ToolRun load = pg.psql("x", { "-f", "-" }, ex.out);
+    ASSERT_EQ(load.code(), 0) << load.err;
+    EXPECT_EQ(differ(want_, pg_rows(pg, "x", "h")), "");
+    EXPECT_EQ(pg.value("x", "SELECT string_agg(column_name || ' ' || data_type, "
+                            "', ' ORDER BY ordinal_position) FROM "
+                            "information_schema.columns WHERE table_name = 'h'"),
+              "id integer, small integer, big bigint, plain integer");
+}

@@ -296,6 +296,55 @@ TEST_P(ShellRoundTrip, DumpThenImportGivesTheSameRows)
 INSTANTIATE_TEST_SUITE_P(Formats, ShellRoundTrip,
                          ::testing::Values("csv", "json"));
 
+/* INT(n): the width survives `schema`, values past 32 bits survive dump
+ * and import in each format, and import applies the width's range. */
+TEST(ShellIntN, SchemaDumpAndImportKeepWidthsAndWideValues)
+{
+    const std::string schema =
+        "h: id PK, small INT(3), big INT(18) NULL\n";
+    TempDir tmp("bzshell");
+    {
+        std::string err;
+        Db db(open_db(tmp.file("src"), schema, &err));
+        ASSERT_TRUE(db) << err;
+        insert(db.get(), "h", {{"small", -99}, {"big", 999999999999999999LL}});
+        insert(db.get(), "h", {{"small", 999}, {"big", nullptr}});
+    }
+    ToolRun s = bazoola({"schema", tmp.file("src")});
+    ASSERT_EQ(0, s.status) << describe(s);
+    EXPECT_EQ(schema, s.out);
+    ASSERT_TRUE(write_file(tmp.file("s.schema"), s.out));
+
+    ToolRun text = bazoola({"dump", tmp.file("src")});
+    ASSERT_EQ(0, text.status) << describe(text);
+    EXPECT_EQ("h (2 rows)\n"
+              "id | small | big\n"
+              "---+-------+-------------------\n"
+              " 1 |   -99 | 999999999999999999\n"
+              " 2 |   999 |               NULL\n",
+              text.out);
+
+    for (const std::string fmt : {"csv", "json"}) {
+        std::string dst = tmp.file("dst-" + fmt);
+        ToolRun e = bazoola({"exec", dst, "--schema", tmp.file("s.schema")});
+        ASSERT_EQ(0, e.status) << describe(e);
+        ToolRun d = bazoola({"dump", tmp.file("src"), "h", "--format", fmt});
+        ASSERT_EQ(0, d.status) << describe(d);
+        std::string file = tmp.file("h." + std::string(fmt == "csv" ? "csv" : "jsonl"));
+        ASSERT_TRUE(write_file(file, d.out));
+        ToolRun i = bazoola({"import", dst, "h", file});
+        ASSERT_EQ(0, i.status) << describe(i);
+        EXPECT_EQ(rows_by_id(tmp.file("src"), "h"), rows_by_id(dst, "h")) << fmt;
+        EXPECT_EQ(bazoola({"dump", tmp.file("src")}).out, bazoola({"dump", dst}).out)
+            << fmt;
+    }
+    ASSERT_TRUE(write_file(tmp.file("bad.csv"), "small,big\n1000,1\n"));
+    ToolRun bad = bazoola({"import", tmp.file("dst-csv"), "h", tmp.file("bad.csv")});
+    EXPECT_EQ(1, bad.status) << describe(bad);
+    EXPECT_TRUE(contains(bad.err, "line 2")) << bad.err;
+    EXPECT_TRUE(contains(bad.err, "'small': The value is too big")) << bad.err;
+}
+
 TEST(ShellImport, CsvNullIsEmptyUnquotedAndColumnsInAnyOrder)
 {
     TempDir tmp("bzshell");

@@ -221,6 +221,42 @@ TEST_F(Format, SeqnumCountsAutoIdsOnly)
     EXPECT_EQ("3", file("a__seqnum.dat"));
 }
 
+/* An explicit insert of seqnum+1 used to make every later auto insert fail
+ * ("already exists") for good, as failed inserts change nothing. */
+TEST_F(Format, AutoIdsSkipIdsTakenExplicitly)
+{
+    EXPECT_EQ(1, add("a", {{"text", "x"}}));
+    EXPECT_EQ(2, add("a", {{"text", "y"}, {"id", 2}}));
+    EXPECT_EQ(3, add("a", {{"text", "z"}, {"id", 3}}));
+    EXPECT_EQ(5, add("a", {{"text", "v"}, {"id", 5}}));
+    EXPECT_EQ("1", file("a__seqnum.dat"));
+    /* The smallest free id above seqnum, and seqnum follows it. */
+    EXPECT_EQ(4, add("a", {{"text", "w"}}));
+    EXPECT_EQ("4", file("a__seqnum.dat"));
+    EXPECT_EQ(6, add("a", {{"text", "u"}}));
+    EXPECT_EQ("6", file("a__seqnum.dat"));
+    /* A deleted id below seqnum is not reused; one above it is. */
+    EXPECT_BZ_OK(bz_delete_by_id(db(), "a", 2));
+    EXPECT_EQ(8, add("a", {{"text", "t"}, {"id", 8}}));
+    EXPECT_BZ_OK(bz_delete_by_id(db(), "a", 8));
+    EXPECT_EQ(7, add("a", {{"text", "s"}}));
+    EXPECT_EQ(8, add("a", {{"text", "r"}}));
+    EXPECT_EQ("8", file("a__seqnum.dat"));
+    EXPECT_EQ((Ids{1, 7, 3, 5, 4, 6, 8}), all_ids("a"));
+}
+
+/* The walk over taken ids reads the index as it stands, also after the
+ * files were written by someone else (0.0.7, an editor). */
+TEST_F(Format, AutoIdsSkipTakenIdsAfterReopen)
+{
+    EXPECT_EQ(1, add("a", {{"text", "x"}, {"id", 1}}));
+    EXPECT_EQ(2, add("a", {{"text", "y"}, {"id", 2}}));
+    reopen();
+    EXPECT_EQ("0", file("a__seqnum.dat"));
+    EXPECT_EQ(3, add("a", {{"text", "z"}}));
+    EXPECT_EQ("3", file("a__seqnum.dat"));
+}
+
 TEST_F(Format, IndexGapIsFilledWithHashes)
 {
     EXPECT_EQ(3, add("a", {{"text", "x"}, {"id", 3}}));

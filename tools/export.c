@@ -542,6 +542,10 @@ static void put_create(const struct exporter *x, const struct table *t)
                      : " INTEGER PRIMARY KEY", out);
             continue;
         case BZ_INT:
+            /* PostgreSQL's INTEGER is 32 bits: INT(10) and wider need
+             * BIGINT (SQLite gives either 64-bit integer affinity). */
+            fputs(d->size > 9 ? " BIGINT" : " INTEGER", out);
+            break;
         case BZ_FK:
             fputs(" INTEGER", out);
             break;

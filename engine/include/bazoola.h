@@ -83,7 +83,9 @@ typedef struct bz_schema bz_schema;
 
 typedef enum bz_kind {
     BZ_PK = 1,   /* the primary key; every table has exactly one, named "id" */
-    BZ_INT = 2,
+    BZ_INT = 2,  /* INT(size): size bytes of decimal; holds the values whose
+                    text, '-' included, fits (INT(3): -99..999); INT alone
+                    is INT(9).  Values are int64_t throughout.              */
     BZ_CHAR = 3, /* CHAR(size): size bytes of UTF-8                          */
     BZ_TEXT = 4,
     BZ_FK = 5    /* FK(ref): an id of table ref                              */
@@ -94,7 +96,9 @@ typedef enum bz_kind {
 typedef struct bz_field_def {
     const char *name;
     bz_kind kind;
-    int size;        /* BZ_CHAR only: the width in bytes (1..65535)      */
+    int size;        /* BZ_CHAR: the width in bytes (1..65535); BZ_INT:
+                        the width in digits (1..18), 0 meaning 9; ignored
+                        for the other kinds (bz_schema_field gives 0)   */
     const char *ref; /* BZ_FK only: the referenced table                 */
     int nullable;    /* non-zero: NULL allowed (never for BZ_PK)          */
 } bz_field_def;
@@ -280,7 +284,10 @@ void bz_joins_free(bz_joins *j);
  * no byte of any file.  joins may be NULL.  The out row of insert and update
  * may be NULL when the caller does not want it; the finds require theirs. */
 
-/* Insert; an "id" in values chooses the id, else seqnum+1 is used. */
+/* Insert; an "id" in values chooses the id (BZ_EVALIDATION when it is
+ * taken).  Without one the id is the smallest above the table's seqnum
+ * that no row has (explicit ids may already hold seqnum+1, ...), and
+ * seqnum becomes that id. */
 int bz_insert(bz_db *db, const char *table, const bz_values *values,
               bz_row **out);
 /* *out = the row, or NULL (and BZ_OK) when there is no row with that id. */

@@ -4,8 +4,8 @@
  * Input: byte 0 picks one of a few table layouts; the rest is cut into
  * rows of that layout and each is decoded with bz__dec_row.  Properties:
  *   - decoding never reads outside the row (ASan) and never hits UB;
- *   - a live row's integer fields re-encode (bz__enc_int) to 9 bytes that
- *     decode to the same value; CHAR values are valid UTF-8 without
+ *   - a live row's integer fields fit their width (len(str(v)) <= width)
+ *     and re-encode (bz__enc_intw) to bytes that decode to the same value; CHAR values are valid UTF-8 without
  *     trailing whitespace; a deleted row is exactly the encoder's bytes;
  *   - the padded-number decoder (slots, free stack, seqnum) and the UTF-8
  *     check and Python repr accept any bytes; repr output is ASCII-safe
@@ -26,6 +26,7 @@ static const char *const LAYOUTS[] = {
     "t: id PK\n",
     "t: id PK, c CHAR(3) NULL, n INT\n",
     "t: id PK, x TEXT, y TEXT NULL, c CHAR(12)\n",
+    "t: id PK, a INT(1), b INT(3) NULL, c INT(18) NULL, d INT(12)\n",
 };
 #define NLAYOUTS (sizeof LAYOUTS / sizeof LAYOUTS[0])
 static bz_schema *schemas[NLAYOUTS];
@@ -82,16 +83,16 @@ static void check_row(const bz_tdef *t, const char *row)
             continue;
         }
         int64_t v = vals[j].i;
-        if (v < BZ_INT_MIN || v > BZ_INT_MAX)
+        if (!bz__int_fits(f->width, v))
             abort();
-        char enc[BZ_INT_WIDTH], txt[24];
+        char enc[BZ_INTN_MAX], txt[24];
         bool null;
         int64_t back;
-        bz__enc_int(enc, v);
-        if (bz__dec_int(enc, &null, &back) || null || back != v)
+        bz__enc_intw(enc, f->width, v);
+        if (bz__dec_intw(enc, f->width, &null, &back) || null || back != v)
             abort();
         size_t n = bz__fmt_int(txt, v);
-        if (n > BZ_INT_WIDTH)
+        if (n > (size_t)f->width)
             abort();
     }
 }

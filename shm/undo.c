@@ -491,7 +491,7 @@ static int verify_file(bz_seg *s, int dirfd, int slot,
 static int verify_unwritten(bz_seg *s, int dirfd, int slot)
 {
     struct shm_file *f = &s->files[slot];
-    if (f->base != BASE_TRUSTED || !f->size_valid)
+    if (f->base == BASE_UNKNOWN || !f->size_valid)
         return BZ_OK;
     struct statx st;
     if (statx(dirfd, f->name, AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT,

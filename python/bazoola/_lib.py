@@ -107,19 +107,11 @@ cond_not = _fn("bz_cond_not", P, P)
 cond_free = _fn("bz_cond_free", None, P)
 
 
-def _optional(name, restype, *argtypes):
-    """A function that newer libraries have (None when this one lacks it)."""
-    try:
-        return _fn(name, restype, *argtypes)
-    except AttributeError:
-        return None
-
-
-# Length-taking forms: conditions on strings holding U+0000.
-cond_add_strn = _optional("bz_cond_add_strn", c_int, P, c_char_p, c_char_p,
-                          c_size_t)
-cond_add_in_strn = _optional("bz_cond_add_in_strn", c_int, P, c_char_p,
-                             c_char_p, c_size_t)
+# Length-taking forms: condition strings may hold U+0000.
+cond_add_strn = _fn("bz_cond_add_strn", c_int, P, c_char_p, c_char_p,
+                    c_size_t)
+cond_add_in_strn = _fn("bz_cond_add_in_strn", c_int, P, c_char_p,
+                       c_char_p, c_size_t)
 
 joins_new = _fn("bz_joins_new", P)
 joins_add = _fn("bz_joins_add", c_int, P, c_char_p, c_char_p, c_char_p)

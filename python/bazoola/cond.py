@@ -23,15 +23,10 @@ def _clamp(v):
 
 
 def _add_str(c, name, s, in_list):
+    # By length: a Python str may hold U+0000, as 0.0.7 lets one search.
     b = s.encode()
-    if b"\0" in b:
-        fn = _lib.cond_add_in_strn if in_list else _lib.cond_add_strn
-        if fn is None:
-            raise ValueError(f"condition on '{name}': a string holding U+0000 "
-                             "needs a libbazoola with bz_cond_add_strn")
-        return fn(c, name.encode(), b, len(b))
-    fn = _lib.cond_add_in_str if in_list else _lib.cond_add_str
-    return fn(c, name.encode(), b)
+    fn = _lib.cond_add_in_strn if in_list else _lib.cond_add_strn
+    return fn(c, name.encode(), b, len(b))
 
 
 def _add(c, op_name, name, v, in_list=False):

@@ -128,6 +128,16 @@ def test_find_by_cond(library, cond, expected):
     assert titles(library.iterate("books", cond)) == expected
 
 
+def test_conditions_on_strings_holding_nul(db):
+    db.insert("authors", {"name": "A"})
+    db.insert("books", {"title": "plain", "author_id": 1, "body": "a b"})
+    db.insert("books", {"title": "nul", "author_id": 1, "body": "a\0b"})
+    assert titles(db.find_by_cond("books", SUBSTR(body="a\0b"))) == ["nul"]
+    assert titles(db.find_by_cond("books", EQ(body="a\0b"))) == ["nul"]
+    assert titles(db.find_by_cond("books", IN(body=["x", "a\0b"]))) == ["nul"]
+    assert titles(db.find_by_cond("books", SUBSTR(body="\0"))) == ["nul"]
+
+
 def test_isubstr_folds_all_of_unicode(library):
     rows = library.find_by_cond("notes", ISUBSTR(text="üB"))
     assert [r["text"] for r in rows] == ["Über-classic"]

@@ -111,8 +111,8 @@ int bz__file_check(bz_file *f, int dirfd, bool *changed)
         return BZ_OK;
     for (int tries = 0; tries < 3; tries++) {
         bool reopen;
-        int rc = bz__seg_check_file(f->seg, f->slot, dirfd, f->name, f->ino,
-                                    &reopen, changed);
+        int rc = bz__seg_check_file(f->seg, f->slot, dirfd, f->name, f->fd,
+                                    f->ino, &reopen, changed);
         if (rc || !reopen)
             return rc;
         *changed = true;
@@ -156,8 +156,14 @@ void bz__file_close(bz_file *f)
 
 int bz__file_size(bz_file *f, uint64_t gen, int64_t *size)
 {
-    if (f->seg && bz__opt_read)
-        return bz__seg_size_opt(f->seg, f->slot, size);
+    if (f->seg && bz__opt_read) {
+        int rc = bz__seg_size_opt(f->seg, f->slot, size);
+        if (rc == BZ_SEG_STALE &&
+            (rc = bz__seg_refresh_opt(f->seg, f->slot, f->dirfd, f->name)) ==
+                BZ_OK)
+            rc = bz__seg_size_opt(f->seg, f->slot, size);
+        return rc == BZ_SEG_STALE ? BZ_SEG_RETRY : rc;
+    }
     if (f->seg) {
         int rc = ensure_fresh(f);
         if (!rc)
@@ -178,8 +184,16 @@ int bz__file_size(bz_file *f, uint64_t gen, int64_t *size)
 
 int bz__file_read(bz_file *f, int64_t off, void *buf, size_t len, size_t *got)
 {
-    if (f->seg && bz__opt_read)
-        return bz__seg_read_opt(f->seg, f->slot, off, buf, len, got);
+    if (f->seg && bz__opt_read) {
+        /* Looked at too long ago: a stat without the lock may vouch for
+         * the cache (shm/README.md, "Bounded staleness"). */
+        int rc = bz__seg_read_opt(f->seg, f->slot, off, buf, len, got);
+        if (rc == BZ_SEG_STALE &&
+            (rc = bz__seg_refresh_opt(f->seg, f->slot, f->dirfd, f->name)) ==
+                BZ_OK)
+            rc = bz__seg_read_opt(f->seg, f->slot, off, buf, len, got);
+        return rc == BZ_SEG_STALE ? BZ_SEG_RETRY : rc;
+    }
     if (f->seg) {
         int rc = ensure_fresh(f);
         if (rc) {
@@ -294,6 +308,8 @@ static int txn_record(bz_txn *tx, bz_file *f, int64_t off, size_t len,
      * before the file changes. */
     if (new_size < 0)
         new_size = off + (int64_t)nlen > size ? off + (int64_t)nlen : size;
+    if (tx->seg)
+        bz__seg_note_dirty(tx->seg, f->slot, f->fd);
     if ((tx->seg && (rc = bz__seg_undo_add(tx->seg, tx->dirfd, f->slot, off,
                                            size, u->old, u->len, new_size,
                                            nbuf, nlen))) ||

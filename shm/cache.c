@@ -305,9 +305,11 @@ int bz__seg_read(bz_seg *s, int slot, int fd, int64_t off, void *buf,
 /* A lock-free reader trusts a file's pages only if the file was looked at
  * for outside changes shortly before the read began (shm/README.md,
  * "Bounded staleness"); otherwise it takes the lock, which looks. */
-static bool looked_recently(const struct shm_file *f)
+static bool looked_recently(const bz_seg *s, const struct shm_file *f)
 {
-    return bz__opt_started_ns - LD(f->checked_ns) < BZ_SHM_STALE_NS;
+    int64_t age = bz__opt_started - LD(f->checked_tick);
+    /* Negative: TSCs of two CPUs a little apart; do not trust it. */
+    return age >= 0 && age < s->stale_ticks;
 }
 
 int bz__seg_read_opt(bz_seg *s, int slot, int64_t off, void *buf, size_t len,
@@ -315,8 +317,10 @@ int bz__seg_read_opt(bz_seg *s, int slot, int64_t off, void *buf, size_t len,
 {
     struct shm_file *f = &s->files[slot];
     *got = 0;
-    if (!LD(f->size_valid) || !looked_recently(f))
+    if (!LD(f->size_valid))
         return BZ_SEG_RETRY;
+    if (!looked_recently(s, f))
+        return BZ_SEG_STALE;
     int64_t size = LD(f->size);
     if (off >= size)
         return BZ_OK;
@@ -359,8 +363,10 @@ int bz__seg_read_opt(bz_seg *s, int slot, int64_t off, void *buf, size_t len,
 int bz__seg_size_opt(bz_seg *s, int slot, int64_t *size)
 {
     struct shm_file *f = &s->files[slot];
-    if (!LD(f->size_valid) || !looked_recently(f))
+    if (!LD(f->size_valid))
         return BZ_SEG_RETRY;
+    if (!looked_recently(s, f))
+        return BZ_SEG_STALE;
     *size = LD(f->size);
     return BZ_OK;
 }

@@ -20,6 +20,10 @@
 #include "err.h"
 #include "shm_int.h"
 
+static void probe_timestamps(const char *dir, uint32_t *mgtime,
+                             int64_t *margin_ns);
+static void choose_ticks(uint32_t *tsc, int64_t *stale_ticks);
+
 void bz__seg_name(dev_t dev, ino_t ino, char *buf, size_t len)
 {
     snprintf(buf, len, "/bazoola-%" PRIx64 "-%" PRIx64, (uint64_t)dev,
@@ -151,6 +155,7 @@ static void seg_init(bz_seg *s, const struct shm_signature *sig, dev_t dev,
     struct shm_header *h = s->h;
     h->mgtime = mgtime;
     h->ts_margin_ns = margin_ns;
+    choose_ticks(&h->tsc, &h->stale_ticks);
     h->sig = *sig;
     h->owner_uid = (uint32_t)geteuid();
     h->dir_dev = (uint64_t)dev;
@@ -257,8 +262,6 @@ static enum verdict judge(bz_seg *s, const struct stat *st, char *why,
     return SEG_OK;
 }
 
-static void probe_timestamps(const char *dir, uint32_t *mgtime,
-                             int64_t *margin_ns);
 
 static int create_segment(bz_seg *s, const char *dir, dev_t dev, ino_t ino,
                           const uint64_t token[2], size_t cache_bytes)
@@ -456,6 +459,10 @@ int bz__seg_attach(const char *dir, dev_t dev, ino_t ino,
     if (rc == BZ_OK) {
         reap_dead(s);
         rc = take_proc_slot(s, dir);
+        /* Read on every lock-free read: kept here, off the header's
+         * cache lines that counters write. */
+        s->tsc = s->h->tsc != 0;
+        s->stale_ticks = s->h->stale_ticks;
     }
     if (rc) {
         seg_unmap(s);
@@ -570,12 +577,16 @@ static int64_t clock_ns(clockid_t c)
 
 #define STATX_WANT (STATX_INO | STATX_SIZE | STATX_MTIME | STATX_CTIME)
 
-/* statx by name, asking for the ctime: on a multigrain file system that
- * very query makes the file's next change carry a strictly later ctime. */
-static int stat_file(int dirfd, const char *name, struct statx *st)
+/* statx asking for the ctime: on a multigrain file system that very query
+ * makes the file's next change carry a strictly later ctime.  By name
+ * (fd < 0) or through a descriptor. */
+static int stat_file(int dirfd, const char *name, int fd, struct statx *st)
 {
-    if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT,
-              STATX_WANT, st) != 0)
+    int r = fd >= 0 ? statx(fd, "", AT_EMPTY_PATH | AT_STATX_SYNC_AS_STAT,
+                            STATX_WANT, st)
+                    : statx(dirfd, name, AT_SYMLINK_NOFOLLOW |
+                            AT_STATX_SYNC_AS_STAT, STATX_WANT, st);
+    if (r != 0)
         return bz__err_os(errno, "cannot stat %s", name);
     if ((st->stx_mask & STATX_WANT) != STATX_WANT)
         return bz__err(BZ_EIO, "the file system of %s reports no inode, size "
@@ -584,25 +595,38 @@ static int stat_file(int dirfd, const char *name, struct statx *st)
     return BZ_OK;
 }
 
-/* Take st as the file's new baseline.  coarse0 is the coarse real-time
- * clock read before the stat: without multigrain timestamps a later write
- * is stamped with that clock, so the baseline is trusted only once the
- * clock has moved past its ctime (by the file system's granularity);
- * until then an outside write of the same size could carry the same
- * times, and the next look must not believe "unchanged". */
+/* Is a baseline with this ctime, taken when the coarse real-time clock
+ * read coarse0, proof against a later write?  With multigrain timestamps
+ * always; else a later write is stamped with that coarse clock, and only
+ * once the clock has moved past the ctime (by the file system's
+ * granularity) can such a write not carry the same times. */
+static uint32_t judge_base(bz_seg *s, int64_t ctime, int64_t coarse0)
+{
+    return s->h->mgtime || coarse0 - ctime >= s->h->ts_margin_ns
+               ? BASE_TRUSTED : BASE_AMBIGUOUS;
+}
+
+/* Take st as the file's new baseline.  Lock-free readers read these
+ * fields (bz__seg_refresh_opt): atomic stores. */
 static void set_baseline(bz_seg *s, struct shm_file *f, const struct statx *st,
-                         int64_t coarse0, int64_t mono0)
+                         int64_t coarse0, int64_t tick0)
 {
     ST(f->size, (int64_t)st->stx_size);
     ST_REL(f->size_valid, 1u);
-    f->ino = st->stx_ino;
-    f->mtime_ns = ts_ns(st->stx_mtime);
-    f->ctime_ns = ts_ns(st->stx_ctime);
-    bool trusted = s->h->mgtime ||
-                   coarse0 - f->ctime_ns >= s->h->ts_margin_ns;
-    f->base = trusted ? BASE_TRUSTED : BASE_AMBIGUOUS;
+    ST(f->ino, st->stx_ino);
+    ST(f->mtime_ns, ts_ns(st->stx_mtime));
+    ST(f->ctime_ns, ts_ns(st->stx_ctime));
+    ST(f->base, judge_base(s, ts_ns(st->stx_ctime), coarse0));
     f->checked_epoch = s->h->lock.epoch;
-    ST(f->checked_ns, mono0);
+    ST(f->checked_tick, tick0);
+}
+
+static bool same_as_base(const struct shm_file *f, const struct statx *st)
+{
+    return LD(f->base) == BASE_TRUSTED && LD(f->size_valid) && !LD(f->dirty) &&
+           LD(f->ino) == st->stx_ino && LD(f->size) == (int64_t)st->stx_size &&
+           LD(f->mtime_ns) == ts_ns(st->stx_mtime) &&
+           LD(f->ctime_ns) == ts_ns(st->stx_ctime);
 }
 
 /* Drop a changed file's pages so that nobody is served its old bytes.  An
@@ -622,6 +646,38 @@ static void drop_changed(bz_seg *s, int slot, int dirfd)
         bz__seg_write_end(s, dirfd);
     uatomic_inc(&f->c[BZ_C_DROPS]);
     uatomic_inc(&s->h->c[BZ_C_DROPS]);
+}
+
+/* Once per epoch: was any name in the directory added, removed or
+ * replaced since the last look?  If not, a file's descriptor still holds
+ * what its name names, and it can be looked at through the descriptor. */
+static bool dir_unchanged(bz_seg *s, int dirfd)
+{
+    struct shm_header *h = s->h;
+    if (h->dir_checked_epoch == h->lock.epoch)
+        return h->dir_same;
+    int64_t coarse0 = clock_ns(CLOCK_REALTIME_COARSE);
+    struct statx st;
+    if (statx(dirfd, "", AT_EMPTY_PATH | AT_STATX_SYNC_AS_STAT,
+              STATX_MTIME | STATX_CTIME, &st) != 0 ||
+        (st.stx_mask & (STATX_MTIME | STATX_CTIME)) !=
+            (STATX_MTIME | STATX_CTIME)) {
+        h->dir_base = BASE_UNKNOWN;
+        h->dir_same = 0;
+        h->dir_checked_epoch = h->lock.epoch;
+        return false;
+    }
+    bool same = h->dir_base == BASE_TRUSTED &&
+                h->dir_mtime_ns == ts_ns(st.stx_mtime) &&
+                h->dir_ctime_ns == ts_ns(st.stx_ctime);
+    h->dir_mtime_ns = ts_ns(st.stx_mtime);
+    h->dir_ctime_ns = ts_ns(st.stx_ctime);
+    h->dir_base = judge_base(s, ts_ns(st.stx_ctime), coarse0);
+    /* The verdict holds for the whole epoch: after a change, every file
+     * is looked at by name until the next one. */
+    h->dir_same = same;
+    h->dir_checked_epoch = h->lock.epoch;
+    return same;
 }
 
 int bz__seg_file_size(bz_seg *s, int slot, int fd, int64_t *size)
@@ -649,28 +705,24 @@ bool bz__seg_mgtime(bz_seg *s)
 }
 
 int bz__seg_check_file(bz_seg *s, int slot, int dirfd, const char *name,
-                       uint64_t fd_ino, bool *reopen, bool *changed)
+                       int fd, uint64_t fd_ino, bool *reopen, bool *changed)
 {
     struct shm_file *f = &s->files[slot];
     struct statx st;
     *reopen = false;
     *changed = false;
     int64_t coarse0 = clock_ns(CLOCK_REALTIME_COARSE);
-    int64_t mono0 = clock_ns(CLOCK_MONOTONIC);
-    /* By name, so a file replaced by rename shows as another inode than
-     * the one our descriptor holds. */
-    int rc = stat_file(dirfd, name, &st);
+    int64_t tick0 = bz__seg_ticks(s);
+    /* By name unless the directory proves no name was replaced: a file
+     * saved by rename (an editor) is another inode than our descriptor's. */
+    int rc = stat_file(dirfd, name, dir_unchanged(s, dirfd) ? fd : -1, &st);
     if (rc)
         return rc;
     if (st.stx_ino != fd_ino) {
         *reopen = true;
         return BZ_OK;
     }
-    bool same = f->base == BASE_TRUSTED && f->size_valid && !f->dirty &&
-                f->ino == st.stx_ino && f->size == (int64_t)st.stx_size &&
-                f->mtime_ns == ts_ns(st.stx_mtime) &&
-                f->ctime_ns == ts_ns(st.stx_ctime);
-    if (!same) {
+    if (!same_as_base(f, &st)) {
         /* Only a trusted, clean baseline that differs proves a writer
          * other than the engine: an ambiguous or unknown one is re-read
          * on suspicion, and a dirty one is our own hold that never took
@@ -681,50 +733,123 @@ int bz__seg_check_file(bz_seg *s, int slot, int dirfd, const char *name,
         }
         *changed = true;
         drop_changed(s, slot, dirfd);
-        f->dirty = 0;
+        ST(f->dirty, 0u);
     }
-    set_baseline(s, f, &st, coarse0, mono0);
+    set_baseline(s, f, &st, coarse0, tick0);
     return BZ_OK;
 }
 
-void bz__seg_note_dirty(bz_seg *s, int slot)
+int bz__seg_refresh_opt(bz_seg *s, int slot, int dirfd, const char *name)
+{
+    struct shm_file *f = &s->files[slot];
+    if (LD(f->base) != BASE_TRUSTED || LD(f->dirty))
+        return BZ_SEG_RETRY;
+    int64_t tick0 = bz__seg_ticks(s);
+    struct statx st;
+    if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT,
+              STATX_WANT, &st) != 0 || (st.stx_mask & STATX_WANT) != STATX_WANT)
+        return BZ_SEG_RETRY;
+    /* Equal to the trusted baseline: no outside change since that look,
+     * and the cache holds what the file does (every engine write updates
+     * both).  A lock holder moving the baseline meanwhile makes the
+     * comparison fail, or the read's sequence number move. */
+    if (!same_as_base(f, &st))
+        return BZ_SEG_RETRY;
+    if (tick0 > LD(f->checked_tick))
+        ST(f->checked_tick, tick0);
+    return BZ_OK;
+}
+
+void bz__seg_note_dirty(bz_seg *s, int slot, int fd)
 {
     struct shm_file *f = &s->files[slot];
     if (f->dirty)
         return;
     if (s->ndirty == s->dirty_cap) {
         uint32_t cap = s->dirty_cap ? s->dirty_cap * 2 : 16;
-        int32_t *n = realloc(s->dirty, cap * sizeof(*n));
+        void *n = realloc(s->dirty, cap * sizeof(*s->dirty));
         if (!n) {
             /* Untracked: its baseline is not taken again at the end of
              * the hold, so the next look must not trust it. */
-            f->base = BASE_UNKNOWN;
-            f->dirty = 1;
+            ST(f->base, (uint32_t)BASE_UNKNOWN);
+            ST(f->dirty, 1u);
             return;
         }
         s->dirty = n;
         s->dirty_cap = cap;
     }
-    s->dirty[s->ndirty++] = slot;
-    f->dirty = 1;
+    s->dirty[s->ndirty].slot = slot;
+    s->dirty[s->ndirty].fd = fd;
+    s->ndirty++;
+    ST(f->dirty, 1u);
 }
 
 void bz__seg_hold_end(bz_seg *s, int dirfd)
 {
     for (uint32_t i = 0; i < s->ndirty; i++) {
-        struct shm_file *f = &s->files[s->dirty[i]];
+        struct shm_file *f = &s->files[s->dirty[i].slot];
         struct statx st;
         int64_t coarse0 = clock_ns(CLOCK_REALTIME_COARSE);
-        int64_t mono0 = clock_ns(CLOCK_MONOTONIC);
-        if (stat_file(dirfd, f->name, &st) != 0 || st.stx_ino != f->ino) {
-            /* Gone or replaced under us: the next look decides. */
-            f->base = BASE_UNKNOWN;
+        int64_t tick0 = bz__seg_ticks(s);
+        /* Through the descriptor we wrote with: we hold the flock, and a
+         * rename meanwhile shows at the next look's directory check. */
+        if (stat_file(dirfd, f->name, s->dirty[i].fd, &st) != 0 ||
+            st.stx_ino != f->ino) {
+            bz__err_clear();
+            ST(f->base, (uint32_t)BASE_UNKNOWN); /* the next look decides */
         } else {
-            set_baseline(s, f, &st, coarse0, mono0);
+            set_baseline(s, f, &st, coarse0, tick0);
         }
-        f->dirty = 0;
+        ST(f->dirty, 0u);
     }
     s->ndirty = 0;
+}
+
+/* The clock of checked_tick: the TSC where the kernel itself keeps time
+ * with it (so it is constant-rate and synchronised across CPUs), else
+ * CLOCK_MONOTONIC.  stale_ticks: BZ_SHM_STALE_NS in that clock, measured
+ * against CLOCK_MONOTONIC over 1 ms and rounded down 2%, so the bound
+ * holds even if the estimate is a little off. */
+static void choose_ticks(uint32_t *tsc, int64_t *stale_ticks)
+{
+    *tsc = 0;
+    *stale_ticks = BZ_SHM_STALE_NS;
+#if defined(__x86_64__)
+    char cs[32] = "";
+    FILE *fp = fopen("/sys/devices/system/clocksource/clocksource0/"
+                     "current_clocksource", "re");
+    if (fp) {
+        if (!fgets(cs, sizeof cs, fp))
+            cs[0] = 0;
+        fclose(fp);
+    }
+    if (strcmp(cs, "tsc\n") != 0)
+        return;
+    bool constant = false, nonstop = false;
+    fp = fopen("/proc/cpuinfo", "re");
+    char line[4096];
+    while (fp && fgets(line, sizeof line, fp))
+        if (strncmp(line, "flags", 5) == 0) {
+            constant = strstr(line, " constant_tsc") != NULL;
+            nonstop = strstr(line, " nonstop_tsc") != NULL;
+            break;
+        }
+    if (fp)
+        fclose(fp);
+    if (!constant || !nonstop)
+        return;
+    int64_t t0 = clock_ns(CLOCK_MONOTONIC);
+    int64_t c0 = (int64_t)__rdtsc(), t1, c1;
+    do {
+        t1 = clock_ns(CLOCK_MONOTONIC);
+        c1 = (int64_t)__rdtsc();
+    } while (t1 - t0 < 1000000);
+    if (c1 <= c0)
+        return;
+    double per_ns = (double)(c1 - c0) / (double)(t1 - t0);
+    *stale_ticks = (int64_t)(per_ns * BZ_SHM_STALE_NS * 0.98);
+    *tsc = 1;
+#endif
 }
 
 /* Does the file system stamp changes with fine-grained, strictly later
@@ -954,15 +1079,14 @@ void bz__seg_note_owner_dead(bz_seg *s)
 
 /* ---- the sequence number -------------------------------------------- */
 
-__thread int64_t bz__opt_started_ns;
+__thread int64_t bz__opt_started;
 
 uint64_t bz__seg_read_begin(bz_seg *s)
 {
-    /* Before the sequence number: a look that the read then trusts was
-     * made under a hold that began before... no matter: checked_ns is
-     * taken before each look's stat, so "started - checked_ns < bound"
-     * means that stat ran at most bound before this read began. */
-    bz__opt_started_ns = clock_ns(CLOCK_MONOTONIC);
+    /* checked_tick is read before each look's stat, so "started -
+     * checked_tick < stale_ticks" means that stat ran at most the bound
+     * before this read began. */
+    bz__opt_started = bz__seg_ticks(s);
     return __atomic_load_n(&s->h->lock.seq, __ATOMIC_ACQUIRE);
 }
 

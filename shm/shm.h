@@ -49,9 +49,12 @@ int bz__seg_file(bz_seg *s, const char *name, int *slot);
  * when the name now names another inode than fd_ino, the one the caller's
  * descriptor holds (the caller must reopen and call again). */
 int bz__seg_check_file(bz_seg *s, int slot, int dirfd, const char *name,
-                       uint64_t fd_ino, bool *reopen, bool *changed);
+                       int fd, uint64_t fd_ino, bool *reopen, bool *changed);
 /* Was the file checked in the current lock epoch (nothing to look at)? */
 bool bz__seg_file_fresh(bz_seg *s, int slot);
+/* Before the first change of a file in a hold (fd: the caller's
+ * descriptor, valid until the hold ends). */
+void bz__seg_note_dirty(bz_seg *s, int slot, int fd);
 /* The end of a hold, before the flock goes: take the baseline of every
  * file written in it again, so an outside write after ours shows. */
 void bz__seg_hold_end(bz_seg *s, int dirfd);
@@ -63,10 +66,16 @@ int bz__seg_file_size(bz_seg *s, int slot, int fd, int64_t *size);
 /* Returned when an optimistic read cannot be served from the cache as it
  * stands (a miss, a frame changing): take the lock and read again. */
 #define BZ_SEG_RETRY 1000
+/* Returned when the file was last looked at too long before the read
+ * began: bz__seg_refresh_opt may vouch for it, else take the lock. */
+#define BZ_SEG_STALE 1001
 /* The sequence number before a read (odd: a write is running); also
- * notes when the read began (bz__opt_started_ns, CLOCK_MONOTONIC). */
+ * notes when the read began (bz__opt_started, in the segment's ticks). */
 uint64_t bz__seg_read_begin(bz_seg *s);
-extern __thread int64_t bz__opt_started_ns;
+extern __thread int64_t bz__opt_started;
+/* Without the lock: does the file, stat by name, still equal its trusted
+ * baseline?  Then it is looked at as of now (BZ_OK); else BZ_SEG_RETRY. */
+int bz__seg_refresh_opt(bz_seg *s, int slot, int dirfd, const char *name);
 /* A read that begins this long after a file was last looked at for
  * outside changes takes the lock instead.  Half of the promised bound
  * (a read that starts 1 ms after an outside writer released the flock

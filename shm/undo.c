@@ -120,7 +120,6 @@ int bz__seg_undo_add(bz_seg *s, int dirfd, int slot, int64_t off,
                        len + nlen);
     struct shm_undo_rec r = {slot, (uint32_t)len, off, old_size, new_size,
                              (uint32_t)nlen, 0};
-    bz__seg_note_dirty(s, slot);
     size_t n = rec_size(&r);
     if (u->spilled || u->used + n > capacity())
         return spill(s, dirfd, &r, old, nbuf);
@@ -627,8 +626,9 @@ int bz__seg_recover(bz_seg *s, int dirfd, bool discard_refused,
     bz__cache_drop(s, -1, 0);
     for (uint32_t i = 0; i < s->h->nfiles && i < s->h->sig.max_files; i++) {
         __atomic_store_n(&s->files[i].size_valid, 0, __ATOMIC_RELAXED);
-        s->files[i].base = BASE_UNKNOWN;
-        s->files[i].dirty = 0;
+        __atomic_store_n(&s->files[i].base, (uint32_t)BASE_UNKNOWN,
+                         __ATOMIC_RELAXED);
+        __atomic_store_n(&s->files[i].dirty, 0u, __ATOMIC_RELAXED);
     }
     struct shm_lock *l = &s->h->lock;
     struct shm_recovery *e = &l->log[l->log_next++ % BZ_SHM_RECOVERY_LOG];

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "crc32.h"
 #include "err.h"
 #include "journal.h"
 
@@ -21,25 +22,12 @@ struct jrec {
     /* name, then old bytes */
 };
 
-/* CRC-32 (IEEE), bit by bit: journals are written rarely and are small. */
-static uint32_t crc32_update(uint32_t crc, const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    crc = ~crc;
-    while (n--) {
-        crc ^= *p++;
-        for (int k = 0; k < 8; k++)
-            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1)));
-    }
-    return ~crc;
-}
-
 static uint32_t rec_crc(const struct jrec *r, const char *name, const void *old)
 {
-    uint32_t c = crc32_update(0, &r->name_len,
+    uint32_t c = bz__crc32(0, &r->name_len,
                               sizeof(*r) - offsetof(struct jrec, name_len));
-    c = crc32_update(c, name, r->name_len);
-    return crc32_update(c, old, r->len);
+    c = bz__crc32(c, name, r->name_len);
+    return bz__crc32(c, old, r->len);
 }
 
 static int journal_open(bz_journal *j, int dirfd)

@@ -536,6 +536,9 @@ void bz__op_free_bufs(bz_opctx *op)
 void bz__op_end(bz_opctx *op)
 {
     bz__op_free_bufs(op);
+    /* What this operation looked up is visible once it returns. */
+    if (op->db->seg)
+        bz__cache_flush_counts(op->db->seg);
     bz__lock_release(op->db->lock);
 }
 

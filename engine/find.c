@@ -319,6 +319,7 @@ static int run_read(bz_db *db, read_fn fn, struct read_args *a)
             if (bz__seg_read_valid(seg, seq) && rc == BZ_OK) {
                 if (retried)
                     bz__seg_count_read(seg, true, true);
+                bz__cache_flush_counts(seg);
                 return BZ_OK;
             }
             discard(a);

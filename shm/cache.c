@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <urcu/uatomic.h>
 
@@ -33,13 +34,26 @@ static uint32_t hash_page(int32_t file, int64_t page, uint32_t nbuckets)
  * Hits and misses happen on every read, in every process at once: adding
  * to shared counters each time would make the processes fight over those
  * cache lines.  Each thread counts locally and adds its counts to the
- * segment every FLUSH_EVERY lookups, and whenever it writes. */
+ * segment every FLUSH_EVERY lookups, when FLUSH_NS have passed since its
+ * batch began (a long scan shows up while it runs), whenever it writes,
+ * and when an operation ends (bz__cache_flush_counts from the engine): so
+ * once a call has returned its lookups are in the segment, and a process
+ * doing a few reads a second is not invisible to bzstat. */
 #define FLUSH_EVERY 256
+#define FLUSH_NS 10000000ull
 #define TL_FILES 64
+
+static uint64_t coarse_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 static __thread struct {
     bz_seg *seg;
     uint32_t pending;
+    uint64_t batch_start; /* CLOCK_MONOTONIC_COARSE ns at its first lookup */
     uint64_t hits[TL_FILES], misses[TL_FILES];
 } tl;
 
@@ -98,7 +112,12 @@ static void count_lookup(bz_seg *s, int slot, bool hit)
         tl.hits[slot]++;
     else
         tl.misses[slot]++;
-    if (++tl.pending >= FLUSH_EVERY)
+    /* The coarse clock is a vDSO read of a kernel tick, cheap enough per
+     * lookup, and ticks (1-4 ms) are fine enough for a 10 ms bound. */
+    uint64_t now = coarse_ns();
+    if (tl.pending++ == 0)
+        tl.batch_start = now;
+    if (tl.pending >= FLUSH_EVERY || now - tl.batch_start >= FLUSH_NS)
         bz__cache_flush_counts(s);
 }
 

@@ -14,6 +14,9 @@
 #include <unistd.h>
 
 #include <cinttypes>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -216,6 +219,58 @@ TEST(SharedCache, EightFramesOverDataAHundredTimesLarger)
     EXPECT_GT(bz_stats_counter(st, BZ_STAT_EVICTIONS), 1000u);
     EXPECT_GT(bz_stats_counter(st, BZ_STAT_HITS), 0u);
     bz_stats_free(st);
+}
+
+/* A thread that makes a handful of reads and then idles (a demo worker
+ * between requests) must not leave them in its private batch: bzstat
+ * would show no traffic at all.  Its lookups reach the segment by the
+ * time each call returns, exactly. */
+TEST(SharedCache, LightUseShowsInTheCountersAtOnce)
+{
+    TempDir dir("bzshm");
+    Db db(open_db(dir.path(), kSchema));
+    ASSERT_TRUE(db);
+    Values v(make_values({{"n", 1}, {"body", "one"}}));
+    ASSERT_EQ(BZ_OK, bz_insert(db.get(), "t", v.get(), nullptr));
+    ASSERT_EQ(BZ_OK, bz_stats_reset(dir.c_str())) << bz_errmsg();
+    std::mutex m;
+    std::condition_variable cv;
+    bool read_done = false, may_exit = false;
+    uint64_t th = 0, tm = 0;
+    std::thread reader([&]() {
+        uint64_t h0, m0;
+        bz_thread_cache_lookups(&h0, &m0);
+        for (int i = 0; i < 3; i++) {
+            bz_row *r = nullptr;
+            EXPECT_EQ(BZ_OK, bz_find_by_id(db.get(), "t", 1, nullptr, &r));
+            bz_row_free(r);
+        }
+        bz_thread_cache_lookups(&th, &tm);
+        th -= h0;
+        tm -= m0;
+        std::unique_lock<std::mutex> lk(m);
+        read_done = true;
+        cv.notify_all();
+        cv.wait(lk, [&]() { return may_exit; });
+    });
+    {
+        std::unique_lock<std::mutex> lk(m);
+        cv.wait(lk, [&]() { return read_done; });
+    }
+    bz_stats *st = nullptr;
+    EXPECT_EQ(BZ_OK, bz_stats_read(dir.c_str(), &st)) << bz_errmsg();
+    if (st) {
+        EXPECT_GE(th + tm, 3u);
+        EXPECT_EQ(th, bz_stats_counter(st, BZ_STAT_HITS));
+        EXPECT_EQ(tm, bz_stats_counter(st, BZ_STAT_MISSES));
+        bz_stats_free(st);
+    }
+    {
+        std::lock_guard<std::mutex> lk(m);
+        may_exit = true;
+    }
+    cv.notify_all();
+    reader.join();
 }
 
 TEST(SharedCache, SegmentLeftByKilledProcessesIsReused)

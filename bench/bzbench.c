@@ -31,10 +31,10 @@
 #include <bazoola.h>
 
 #include "bench.h"
+#include "common/cli.h"
 
 extern char **environ;
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 static struct bench_target targets[] = {
     { "bazoola", "flock", NULL, &bench_bazoola, BZ_LOCK_FLOCK },
@@ -61,7 +61,7 @@ struct opts {
 static void usage(FILE *f)
 {
     fprintf(f,
-"usage: bzbench [options]\n"
+"Usage: bzbench [OPTION...]\n"
 "Contention benchmarks: Bazoola (lock modes flock, shared) and SQLite (WAL,\n"
 "synchronous off/normal), threads and processes, on one data set.\n"
 "\n"
@@ -83,6 +83,7 @@ static void usage(FILE *f)
 "  --dir DIR          put the data directories in DIR (default: a new\n"
 "                     directory under $TMPDIR or /tmp, removed at the end)\n"
 "  -h, --help         this text\n"
+"  -V, --version      the version\n"
 "\n"
 "Workloads:\n");
     for (int i = 0; i < WL__COUNT; i++)
@@ -96,9 +97,10 @@ static void usage(FILE *f)
 
 static int bad(const char *fmt, const char *arg)
 {
-    fprintf(stderr, "bzbench: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, " (see bzbench --help)\n");
+    char why[600];
+    snprintf(why, sizeof why, fmt, arg);
+    cli_error("bzbench", NULL, "%s", why);
+    fputs("Run 'bzbench --help' for usage.\n", stderr);
     return -1;
 }
 
@@ -183,43 +185,43 @@ static int parse(int argc, char **argv, struct opts *o)
 {
     const char *wls = NULL, *engines = NULL, *dur = NULL, *reps = NULL,
                *warm = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            exit(EXIT_OK);
+    /* --raw FILE is internal (bzbench-glibc run by bzbench): no output
+     * but each configuration's struct bench_acc written to FILE. */
+    static const struct option longopts[] = {
+        { "quick", no_argument, NULL, 'q' },
+        { "workloads", required_argument, NULL, 'W' },
+        { "engines", required_argument, NULL, 'e' },
+        { "workers", required_argument, NULL, 'w' },
+        { "kinds", required_argument, NULL, 'k' },
+        { "duration", required_argument, NULL, 'd' },
+        { "reps", required_argument, NULL, 'r' },
+        { "warmup", required_argument, NULL, 'u' },
+        { "out", required_argument, NULL, 'o' },
+        { "dir", required_argument, NULL, 'D' },
+        { "raw", required_argument, NULL, 'R' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct cli cli;
+    int c;
+    cli_init(&cli, "bzbench", usage, "", longopts);
+    while ((c = cli_next(&cli, argc, argv)) != -1) {
+        switch (c) {
+        case CLI_STOP: return cli.status == BZ_EXIT_OK ? 1 : -2;
+        case 'q': o->quick = 1; break;
+        case 'W': wls = optarg; break;
+        case 'e': engines = optarg; break;
+        case 'w': o->workers_arg = optarg; break;
+        case 'k': o->kinds_arg = optarg; break;
+        case 'd': dur = optarg; break;
+        case 'r': reps = optarg; break;
+        case 'u': warm = optarg; break;
+        case 'o': o->out = optarg; break;
+        case 'D': o->dir = optarg; break;
+        default: o->raw = optarg; break; /* 'R' */
         }
-        if (strcmp(a, "--quick") == 0) {
-            o->quick = 1;
-            continue;
-        }
-        /* The rest take a value: "--opt VALUE" or "--opt=VALUE".  --raw
-         * FILE is internal (bzbench-glibc run by bzbench): no output but
-         * each configuration's struct bench_acc written to FILE. */
-        static const char *const names[] = {
-            "--workloads", "--engines", "--workers", "--kinds", "--duration",
-            "--reps", "--warmup", "--out", "--dir", "--raw",
-        };
-        const char **slot[] = {
-            &wls, &engines, &o->workers_arg, &o->kinds_arg, &dur, &reps,
-            &warm, &o->out, &o->dir, &o->raw,
-        };
-        size_t k = 0, nl = 0;
-        for (; k < sizeof names / sizeof names[0]; k++) {
-            nl = strlen(names[k]);
-            if (strncmp(a, names[k], nl) == 0 &&
-                (a[nl] == '\0' || a[nl] == '='))
-                break;
-        }
-        if (k == sizeof names / sizeof names[0])
-            return bad("unknown option '%s'", a);
-        if (a[nl] == '=')
-            *slot[k] = a + nl + 1;
-        else if (i + 1 < argc)
-            *slot[k] = argv[++i];
-        else
-            return bad("%s needs a value", a);
     }
+    if (cli_operands(&cli, argc, argv, 0, 0, "none"))
+        return -2;
     if (each(wls ? wls : "read,read_join,insert,update,churn,scan,mix90,mix50,lock",
              add_workload, o) ||
         each(engines ? engines : "all", add_engine, o) ||
@@ -592,8 +594,12 @@ int main(int argc, char **argv)
 {
     struct opts o;
     memset(&o, 0, sizeof o);
-    if (parse(argc, argv, &o))
-        return EXIT_USAGE;
+    /* parse: 0 go on, 1 answered (--help, --version), else a usage error. */
+    int parsed = parse(argc, argv, &o);
+    if (parsed == 1)
+        return BZ_EXIT_OK;
+    if (parsed)
+        return BZ_EXIT_USAGE;
     signal(SIGPIPE, SIG_IGN);
     bench_data_init();
     double started = bench_now();
@@ -606,7 +612,7 @@ int main(int argc, char **argv)
     FILE *raw = NULL;
     if (o.raw && !(raw = fopen(o.raw, "wb"))) {
         fprintf(stderr, "bzbench: %s: %s\n", o.raw, strerror(errno));
-        return EXIT_FAIL;
+        return BZ_EXIT_FAIL;
     }
     int glibc = o.glibc && o.wl[WL_SCAN] && !*alloc_suffix() && !o.raw;
 
@@ -639,14 +645,14 @@ int main(int argc, char **argv)
     if (o.dir) {
         snprintf(base, sizeof base, "%s", o.dir);
         if (make_dir(base))
-            return EXIT_FAIL;
+            return BZ_EXIT_FAIL;
     } else {
         const char *tmp = getenv("TMPDIR");
         snprintf(base, sizeof base, "%s/bzbench-XXXXXX",
                  tmp && *tmp ? tmp : "/tmp");
         if (!mkdtemp(base)) {
             fprintf(stderr, "bzbench: %s: %s\n", base, strerror(errno));
-            return EXIT_FAIL;
+            return BZ_EXIT_FAIL;
         }
         own_base = 1;
     }
@@ -671,5 +677,5 @@ int main(int argc, char **argv)
             printf("\nbzbench: some configurations FAILED (see above)\n");
     }
     free(rs.r);
-    return rs.failed ? EXIT_FAIL : EXIT_OK;
+    return rs.failed ? BZ_EXIT_FAIL : BZ_EXIT_OK;
 }

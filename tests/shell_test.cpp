@@ -183,7 +183,7 @@ TEST(ShellDump, TextIsAlignedWithNullAndEscapes)
 {
     TempDir tmp("bzshell");
     fill_library(tmp.file("d"));
-    ToolRun r = bazoola({"dump", tmp.file("d")});
+    ToolRun r = bazoola({"dump", tmp.file("d"), "--format", "text"});
     ASSERT_EQ(0, r.status) << describe(r);
     /* "García Márquez" and "años" are wider in bytes than on screen: the
      * columns line up on screen. */
@@ -289,8 +289,8 @@ TEST_P(ShellRoundTrip, DumpThenImportGivesTheSameRows)
                   rows_by_id(tmp.file("dst"), table))
             << table;
     /* And the dumps of both agree byte for byte. */
-    EXPECT_EQ(bazoola({"dump", tmp.file("src")}).out,
-              bazoola({"dump", tmp.file("dst")}).out);
+    EXPECT_EQ(bazoola({"dump", "-f", "text", tmp.file("src")}).out,
+              bazoola({"dump", "-f", "text", tmp.file("dst")}).out);
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, ShellRoundTrip,
@@ -315,7 +315,7 @@ TEST(ShellIntN, SchemaDumpAndImportKeepWidthsAndWideValues)
     EXPECT_EQ(schema, s.out);
     ASSERT_TRUE(write_file(tmp.file("s.schema"), s.out));
 
-    ToolRun text = bazoola({"dump", tmp.file("src")});
+    ToolRun text = bazoola({"dump", tmp.file("src"), "-f", "text"});
     ASSERT_EQ(0, text.status) << describe(text);
     EXPECT_EQ("h (2 rows)\n"
               "id | small | big\n"
@@ -335,7 +335,8 @@ TEST(ShellIntN, SchemaDumpAndImportKeepWidthsAndWideValues)
         ToolRun i = bazoola({"import", dst, "h", file});
         ASSERT_EQ(0, i.status) << describe(i);
         EXPECT_EQ(rows_by_id(tmp.file("src"), "h"), rows_by_id(dst, "h")) << fmt;
-        EXPECT_EQ(bazoola({"dump", tmp.file("src")}).out, bazoola({"dump", dst}).out)
+        EXPECT_EQ(bazoola({"dump", "-f", "text", tmp.file("src")}).out,
+                  bazoola({"dump", "-f", "text", dst}).out)
             << fmt;
     }
     ASSERT_TRUE(write_file(tmp.file("bad.csv"), "small,big\n1000,1\n"));

@@ -11,6 +11,7 @@
 
 #include <bazoola.h>
 
+#include "common/cli.h"
 #include "dump.h"
 #include "check.h"
 #include "exec.h"
@@ -38,57 +39,44 @@ static void shm_usage(FILE *out)
           "would keep their cache while the next open makes another one,\n"
           "blind to each other's writes); --force removes it anyway.\n"
           "\n"
-          "Exit status: 0 when removed, 1 when DIR has no segment, it is in\n"
-          "use, or on an error, 2 on a bad command line.\n", out);
+          "Options:\n"
+          "  --force        remove the segment even while processes use it\n"
+          "  -h, --help     show this help\n"
+          "  -V, --version  show the version\n"
+          "\n"
+          "Exit status: 0 when removed, 1 when it is in use or on an error,\n"
+          "2 on a bad command line, 3 when DIR has no shared segment.\n", out);
 }
 
 static int shm_main(int argc, char **argv)
 {
-    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
-                      strcmp(argv[1], "-h") == 0)) {
-        shm_usage(stdout);
-        return BZ_EXIT_OK;
-    }
-    if (argc < 2) {
-        shm_usage(stderr);
-        return BZ_EXIT_USAGE;
-    }
-    if (strcmp(argv[1], "remove") != 0) {
-        fprintf(stderr, "bazoola shm: unknown subcommand '%s'\n"
-                        "Run 'bazoola shm --help' for usage.\n", argv[1]);
-        return BZ_EXIT_USAGE;
-    }
-    if (argc == 3 && (strcmp(argv[2], "--help") == 0 ||
-                      strcmp(argv[2], "-h") == 0)) {
-        shm_usage(stdout);
-        return BZ_EXIT_OK;
-    }
+    static const struct option longopts[] = {
+        { "force", no_argument, NULL, 'f' },
+        { NULL, 0, NULL, 0 },
+    };
     bool force = false;
-    const char *dir = NULL, *bad = NULL;
-    for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--force") == 0)
-            force = true;
-        else if (argv[i][0] == '-' || dir)
-            bad = bad ? bad : argv[i];
-        else
-            dir = argv[i];
+    struct cli cli;
+    int c;
+
+    cli_init(&cli, "bazoola shm", shm_usage, "", longopts);
+    while ((c = cli_next(&cli, argc, argv)) != -1) {
+        if (c == CLI_STOP)
+            return cli.status;
+        force = true; /* 'f' */
     }
-    if (!dir || bad) {
-        if (bad)
-            fprintf(stderr, "bazoola shm remove: unexpected argument '%s'\n",
-                    bad);
-        else
-            fputs("bazoola shm remove: no data directory given\n", stderr);
-        fputs("Run 'bazoola shm --help' for usage.\n", stderr);
-        return BZ_EXIT_USAGE;
-    }
+    if ((c = cli_operands(&cli, argc, argv, 2, 2, "remove DIR")))
+        return c;
+    if (strcmp(argv[optind], "remove") != 0)
+        return cli_usage_error(&cli, argv[optind], "unknown subcommand "
+                               "(remove)");
+    const char *dir = argv[optind + 1];
     int rc = force ? bz_shm_remove_forced(dir) : bz_shm_remove(dir);
     if (rc == BZ_ENOTFOUND) {
-        fprintf(stderr, "bazoola shm remove: %s has no shared segment\n", dir);
-        return BZ_EXIT_FAIL;
+        cli_error("bazoola shm remove", NULL, "%s has no shared segment", dir);
+        return BZ_EXIT_NOSEGMENT;
     }
     if (rc != BZ_OK) {
-        fprintf(stderr, "bazoola shm remove: %s\n", bz_errmsg());
+        cli_error_msg("bazoola shm remove", dir, bz_errmsg());
         return BZ_EXIT_FAIL;
     }
     printf("removed shared segment of %s\n", dir);
@@ -101,7 +89,7 @@ static const struct command commands[] = {
     { "exec", exec_main, exec_usage,
       "run JSON-lines operations read from stdin" },
     { "dump", dump_main, dump_usage,
-      "print the rows of a directory as text, JSON lines or CSV" },
+      "back up a directory (JSON lines), or print rows as text, JSON, CSV" },
     { "schema", schema_main, schema_usage,
       "print the schema recorded in a directory" },
     { "import", import_main, import_usage,
@@ -142,8 +130,8 @@ static void usage(FILE *out)
 
 static int unknown_command(const char *name)
 {
-    fprintf(stderr, "bazoola: unknown command '%s'\n"
-                    "Run 'bazoola --help' for the list of commands.\n", name);
+    cli_error("bazoola", name, "unknown command");
+    fputs("Run 'bazoola --help' for the list of commands.\n", stderr);
     return BZ_EXIT_USAGE;
 }
 
@@ -155,7 +143,8 @@ static int help(int argc, char **argv)
         return BZ_EXIT_OK;
     }
     if (argc > 3) {
-        fprintf(stderr, "bazoola help: unexpected argument '%s'\n", argv[3]);
+        cli_error("bazoola help", argv[3], "unexpected operand (takes "
+                  "[COMMAND])");
         return BZ_EXIT_USAGE;
     }
     const struct command *cmd = find_command(argv[2]);
@@ -176,15 +165,18 @@ int main(int argc, char **argv)
         usage(stdout);
         return BZ_EXIT_OK;
     }
-    if (strcmp(arg, "--version") == 0) {
-        printf("bazoola %s\n", bz_version());
+    if (strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0) {
+        cli_version("bazoola");
         return BZ_EXIT_OK;
     }
     if (strcmp(arg, "help") == 0)
         return help(argc, argv);
+    /* Options before the command are only the shell's own: the rest
+     * belong to the command (`bazoola check DIR --repair`). */
     if (arg[0] == '-') {
-        fprintf(stderr, "bazoola: unknown option '%s'\n"
-                        "Run 'bazoola --help' for usage.\n", arg);
+        cli_error("bazoola", NULL, "unknown option '%s' (before the command, "
+                  "only --help and --version)", arg);
+        fputs("Run 'bazoola --help' for usage.\n", stderr);
         return BZ_EXIT_USAGE;
     }
     const struct command *cmd = find_command(arg);

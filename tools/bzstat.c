@@ -30,12 +30,8 @@
 #include <bazoola.h>
 #include <jansson.h>
 
-enum {
-    EXIT_OK = 0,
-    EXIT_FAIL = 1,      /* could not read the statistics, I/O error     */
-    EXIT_USAGE = 2,     /* bad command line                             */
-    EXIT_NOSEGMENT = 3  /* DIR has no shared segment                    */
-};
+#include "common/cli.h"
+
 
 #define WATCH_MIN 0.1
 #define WATCH_MAX 86400.0
@@ -751,19 +747,19 @@ static int watch(const struct options *o)
     int tty = isatty(STDOUT_FILENO) && !o->json;
     bz_stats *prev = NULL;
     double prev_t = 0, next = monotonic_s();
-    int status = EXIT_OK;
+    int status = BZ_EXIT_OK;
     for (int n = 0; !interrupted; n++) {
         bz_stats *cur = NULL;
         double t = monotonic_s();
         int rc = bz_stats_read(o->dir, &cur);
         if (rc == BZ_ENOTFOUND && n == 0) {
             no_segment(o->dir);
-            status = EXIT_NOSEGMENT;
+            status = BZ_EXIT_NOSEGMENT;
             break;
         }
         if (rc != BZ_OK && rc != BZ_ENOTFOUND) {
             fprintf(stderr, "bzstat: %s\n", bz_errmsg());
-            status = EXIT_FAIL;
+            status = BZ_EXIT_FAIL;
             break;
         }
         if (tty)
@@ -789,7 +785,7 @@ static int watch(const struct options *o)
             compute_rates(prev, cur, t - prev_t, &r);
             if (report(o, cur, &r)) {
                 bz_stats_free(cur);
-                status = EXIT_FAIL;
+                status = BZ_EXIT_FAIL;
                 break;
             }
         }
@@ -812,14 +808,14 @@ static int once(const struct options *o)
     int rc = bz_stats_read(o->dir, &s);
     if (rc == BZ_ENOTFOUND) {
         no_segment(o->dir);
-        return EXIT_NOSEGMENT;
+        return BZ_EXIT_NOSEGMENT;
     }
     if (rc != BZ_OK) {
         fprintf(stderr, "bzstat: %s\n", bz_errmsg());
-        return EXIT_FAIL;
+        return BZ_EXIT_FAIL;
     }
     struct rates r = { 0 };
-    int status = report(o, s, &r) ? EXIT_FAIL : EXIT_OK;
+    int status = report(o, s, &r) ? BZ_EXIT_FAIL : BZ_EXIT_OK;
     bz_stats_free(s);
     return status;
 }
@@ -829,11 +825,11 @@ static int reset(const struct options *o)
     int rc = bz_stats_reset(o->dir);
     if (rc == BZ_ENOTFOUND) {
         no_segment(o->dir);
-        return EXIT_NOSEGMENT;
+        return BZ_EXIT_NOSEGMENT;
     }
     if (rc != BZ_OK) {
         fprintf(stderr, "bzstat: %s\n", bz_errmsg());
-        return EXIT_FAIL;
+        return BZ_EXIT_FAIL;
     }
     /* With --watch the report follows: keep stdout for it. */
     FILE *out = o->watch > 0 ? stderr : stdout;
@@ -842,14 +838,14 @@ static int reset(const struct options *o)
         if (!j || json_dumpf(j, stdout, JSON_INDENT(2)) != 0) {
             json_decref(j);
             fprintf(stderr, "bzstat: cannot build the JSON output\n");
-            return EXIT_FAIL;
+            return BZ_EXIT_FAIL;
         }
         putchar('\n');
         json_decref(j);
     } else {
         fprintf(out, "bzstat: counters of %s reset to zero\n", o->dir);
     }
-    return EXIT_OK;
+    return BZ_EXIT_OK;
 }
 
 /* ------------------------------------------------------------------ */
@@ -861,15 +857,16 @@ static int parse_args(int argc, char **argv, struct options *o)
         { "files", no_argument, NULL, 'f' },
         { "watch", required_argument, NULL, 'w' },
         { "reset", no_argument, NULL, 'r' },
-        { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
     };
+    struct cli cli;
     int opt;
     memset(o, 0, sizeof *o);
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":jfw:rhV", longopts, NULL)) != -1) {
+    cli_init(&cli, "bzstat", usage, "jfw:r", longopts);
+    while ((opt = cli_next(&cli, argc, argv)) != -1) {
         switch (opt) {
+        case CLI_STOP:
+            return cli.status;
         case 'j':
             o->json = 1;
             break;
@@ -881,47 +878,20 @@ static int parse_args(int argc, char **argv, struct options *o)
             errno = 0;
             double v = strtod(optarg, &end);
             if (errno || end == optarg || *end || !(v >= WATCH_MIN) ||
-                !(v <= WATCH_MAX)) {
-                fprintf(stderr, "bzstat: --watch wants seconds from %g to %g, "
-                                "not '%s'\n", WATCH_MIN, WATCH_MAX, optarg);
-                return EXIT_USAGE;
-            }
+                !(v <= WATCH_MAX))
+                return cli_usage_error(&cli, "--watch", "seconds from %g to "
+                                       "%g, not '%s'", WATCH_MIN, WATCH_MAX,
+                                       optarg);
             o->watch = v;
             break;
         }
-        case 'r':
+        default: /* 'r' */
             o->reset = 1;
             break;
-        case 'h':
-            usage(stdout);
-            return EXIT_OK;
-        case 'V':
-            printf("bzstat %s\n", bz_version());
-            return EXIT_OK;
-        case ':':
-            fprintf(stderr, "bzstat: option '%s' needs an argument\n",
-                    argv[optind - 1]);
-            fputs("Run 'bzstat --help' for usage.\n", stderr);
-            return EXIT_USAGE;
-        default:
-            if (optopt)
-                fprintf(stderr, "bzstat: unknown option '-%c'\n", optopt);
-            else
-                fprintf(stderr, "bzstat: unknown option '%s'\n",
-                        argv[optind - 1]);
-            fputs("Run 'bzstat --help' for usage.\n", stderr);
-            return EXIT_USAGE;
         }
     }
-    if (optind >= argc) {
-        usage(stderr);
-        return EXIT_USAGE;
-    }
-    if (argc - optind > 1) {
-        fprintf(stderr, "bzstat: unexpected argument '%s'\n"
-                        "Run 'bzstat --help' for usage.\n", argv[optind + 1]);
-        return EXIT_USAGE;
-    }
+    if ((opt = cli_operands(&cli, argc, argv, 1, 1, "DIR")))
+        return opt;
     o->dir = argv[optind];
     return -1;
 }
@@ -935,7 +905,7 @@ int main(int argc, char **argv)
         return status;
     if (o.reset) {
         status = reset(&o);
-        if (status != EXIT_OK || o.watch <= 0)
+        if (status != BZ_EXIT_OK || o.watch <= 0)
             goto out;
     }
     status = o.watch > 0 ? watch(&o) : once(&o);
@@ -943,7 +913,7 @@ out:
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "bzstat: cannot write the output: %s\n",
                 strerror(errno));
-        return EXIT_FAIL;
+        return BZ_EXIT_FAIL;
     }
     return status;
 }

@@ -34,13 +34,14 @@
 
 #include <bazoola.h>
 
+#include "common/cli.h"
+
 #define DEFAULT_DIR "bzworkers-data"
 #define DEFAULT_WORKERS 4
 #define DEFAULT_OPS 200
 #define MAX_WORKERS 128
 #define MAX_OPS 1000000L
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 /* The schema: a cut-down version of 0.0.7's demo task manager, plus the
  * counter table. */
@@ -127,7 +128,7 @@ static long planned(long ops, enum kind k)
 }
 
 /* ------------------------------------------------------------------ */
-/* "bzworkers: WHAT: <the library's message>", returns EXIT_FAIL. */
+/* "bzworkers: WHAT: <the library's message>", returns BZ_EXIT_FAIL. */
 __attribute__((format(printf, 1, 2)))
 static int fail(const char *fmt, ...)
 {
@@ -137,7 +138,7 @@ static int fail(const char *fmt, ...)
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     fprintf(stderr, "bzworkers: %s: %s\n", what, bz_errmsg());
-    return EXIT_FAIL;
+    return BZ_EXIT_FAIL;
 }
 
 static double now_ms(void)
@@ -186,7 +187,7 @@ static int find_or_insert(bz_db *db, const char *table, const char *key_field,
     if (bz_rows_len(rs) > 0) {
         *id = bz_row_id(bz_rows_at(rs, 0));
         bz_rows_free(rs);
-        return EXIT_OK;
+        return BZ_EXIT_OK;
     }
     bz_rows_free(rs);
     bz_row *row = NULL;
@@ -195,7 +196,7 @@ static int find_or_insert(bz_db *db, const char *table, const char *key_field,
     *id = bz_row_id(row);
     bz_row_free(row);
     (*created)++;
-    return EXIT_OK;
+    return BZ_EXIT_OK;
 }
 
 static int seed_data(bz_db *db, struct seed *sd)
@@ -203,7 +204,7 @@ static int seed_data(bz_db *db, struct seed *sd)
     bz_values *v = bz_values_new();
     if (!v)
         return fail("values");
-    int rc = EXIT_OK;
+    int rc = BZ_EXIT_OK;
     for (size_t i = 0; i < NUSERS && !rc; i++) {
         bz_values_clear(v);
         if (bz_values_set_str(v, "username", seed_users[i].username) ||
@@ -257,7 +258,7 @@ static int task_ids(bz_db *db, int64_t **ids, size_t *n)
                 free(a);
                 bz_iter_close(it);
                 fprintf(stderr, "bzworkers: scan tasks: out of memory\n");
-                return EXIT_FAIL;
+                return BZ_EXIT_FAIL;
             }
             a = b;
         }
@@ -275,7 +276,7 @@ static int task_ids(bz_db *db, int64_t **ids, size_t *n)
     bz_iter_close(it);
     if (ids)
         *ids = a;
-    return EXIT_OK;
+    return BZ_EXIT_OK;
 }
 
 static int counter_value(bz_db *db, int64_t id, int64_t *value)
@@ -285,11 +286,11 @@ static int counter_value(bz_db *db, int64_t id, int64_t *value)
         return fail("read counter");
     if (!row) {
         fprintf(stderr, "bzworkers: read counter: row %" PRId64 " is gone\n", id);
-        return EXIT_FAIL;
+        return BZ_EXIT_FAIL;
     }
     *value = field_int(row, "value");
     bz_row_free(row);
-    return EXIT_OK;
+    return BZ_EXIT_OK;
 }
 
 static int cmp_id(const void *a, const void *b)
@@ -342,7 +343,7 @@ static int op_insert(struct worker *w, long step)
     if (bz_row_id(row) > w->max_id)
         w->max_id = bz_row_id(row);
     bz_row_free(row);
-    return EXIT_OK;
+    return BZ_EXIT_OK;
 }
 
 /* Any task up to the highest id seen: other workers' tasks too. */
@@ -355,7 +356,7 @@ static int op_update(struct worker *w)
 {
     int64_t id = some_task(w);
     if (id == 0)
-        return EXIT_OK;
+        return BZ_EXIT_OK;
     bz_values_clear(w->v);
     if (bz_values_set_str(w->v, "status", statuses[rnd(&w->rng) % NSTATUSES]))
         return fail("worker %d: values for tasks", w->index);
@@ -363,7 +364,7 @@ static int op_update(struct worker *w)
     /* Someone may have deleted it from outside (bazoola exec): fine. */
     if (rc && rc != BZ_ENOTFOUND)
         return fail("worker %d: update task %" PRId64, w->index, id);
-    return EXIT_OK;
+    return BZ_EXIT_OK;
 }
 
 static int op_search(struct worker *w)
@@ -380,14 +381,14 @@ static int op_search(struct worker *w)
     if (rc)
         return fail("worker %d: search tasks", w->index);
     bz_rows_free(rs);
-    return EXIT_OK;
+    return BZ_EXIT_OK;
 }
 
 static int op_join(struct worker *w)
 {
     int64_t id = some_task(w);
     if (id == 0)
-        return EXIT_OK;
+        return BZ_EXIT_OK;
     bz_row *row = NULL;
     if (bz_find_by_id(w->db, "tasks", id, w->task_joins, &row))
         return fail("worker %d: find task %" PRId64, w->index, id);
@@ -398,11 +399,11 @@ static int op_join(struct worker *w)
             fprintf(stderr, "bzworkers: worker %d: task %" PRId64
                     " has no project\n", w->index, id);
             bz_row_free(row);
-            return EXIT_FAIL;
+            return BZ_EXIT_FAIL;
         }
     }
     bz_row_free(row);
-    return EXIT_OK;
+    return BZ_EXIT_OK;
 }
 
 static int op_scan(struct worker *w)
@@ -411,7 +412,7 @@ static int op_scan(struct worker *w)
     if (bz_find_all(w->db, "projects", w->project_joins, &rs))
         return fail("worker %d: projects with their tasks", w->index);
     bz_rows_free(rs);
-    return EXIT_OK;
+    return BZ_EXIT_OK;
 }
 
 /* Read, add one, write: without the lock two workers could read the same
@@ -445,13 +446,13 @@ static int run_ops(struct worker *w)
         case K_JOIN: rc = op_join(w); break;
         case K_SCAN: rc = op_scan(w); break;
         case K_INCR: rc = op_incr(w); break;
-        default: rc = EXIT_FAIL; break;
+        default: rc = BZ_EXIT_FAIL; break;
         }
         if (rc)
             return rc;
         w->done[k]++;
     }
-    return EXIT_OK;
+    return BZ_EXIT_OK;
 }
 
 /* The body of a worker process; returns its exit status. */
@@ -490,7 +491,7 @@ static int worker_main(int index, long ops, const char *dir,
         len += snprintf(line + len, sizeof line - (size_t)len, " %s %ld%s",
                         kind_names[k], w.done[k], k + 1 < NKINDS ? "," : "");
     printf("%s in %.0f ms\n", line, now_ms() - t0);
-    return EXIT_OK;
+    return BZ_EXIT_OK;
 }
 
 /* ------------------------------------------------------------------ */
@@ -509,23 +510,16 @@ static void usage(FILE *out)
           "data of an earlier run: only this run's work is checked.\n"
           "\n"
           "Options:\n"
-          "  -w WORKERS  number of worker processes, 1..128 (default 4)\n"
-          "  -n OPS      operations per worker, 0..1000000 (default 200)\n"
-          "  -h          show this help\n"
+          "  -w, --workers WORKERS  worker processes, 1..128 (default 4)\n"
+          "  -n, --ops OPS          operations per worker, 0..1000000\n"
+          "                         (default 200)\n"
+          "  -h, --help             show this help\n"
+          "  -V, --version          show the version\n"
           "\n"
-          "DIR defaults to " DEFAULT_DIR ".  Exit status: 0 when every check\n"
-          "passes, 1 on an error or a failed check, 2 on a bad command line.\n",
+          "DIR defaults to " DEFAULT_DIR "; options may follow it.  Exit\n"
+          "status: 0 when every check passes, 1 on an error or a failed\n"
+          "check, 2 on a bad command line.\n",
           out);
-}
-
-static int parse_long(const char *s, long min, long max, long *out)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
 }
 
 /* One line of the verdict; returns 1 when the check failed. */
@@ -549,7 +543,7 @@ static int prepare(const char *dir, const bz_schema *schema, struct seed *sd,
     bz_db *db = NULL;
     if (bz_open(dir, schema, NULL, &db))
         return fail("open %s", dir);
-    int rc = EXIT_OK;
+    int rc = BZ_EXIT_OK;
     if (bz_lock(db)) {
         rc = fail("lock %s", dir);
         goto out_close;
@@ -581,37 +575,33 @@ static int measure(const char *dir, const bz_schema *schema, int64_t counter_id,
 
 int main(int argc, char **argv)
 {
+    static const struct option longopts[] = {
+        { "workers", required_argument, NULL, 'w' },
+        { "ops", required_argument, NULL, 'n' },
+        { NULL, 0, NULL, 0 },
+    };
     long workers = DEFAULT_WORKERS, ops = DEFAULT_OPS;
+    struct cli cli;
     int opt;
-    while ((opt = getopt(argc, argv, "w:n:h")) != -1) {
+    cli_init(&cli, "bzworkers", usage, "w:n:", longopts);
+    while ((opt = cli_next(&cli, argc, argv)) != -1) {
         switch (opt) {
+        case CLI_STOP:
+            return cli.status;
         case 'w':
-            if (parse_long(optarg, 1, MAX_WORKERS, &workers)) {
-                fprintf(stderr, "bzworkers: -w wants 1..%d, not '%s'\n",
-                        MAX_WORKERS, optarg);
-                return EXIT_USAGE;
-            }
+            if (cli_long(optarg, 1, MAX_WORKERS, &workers))
+                return cli_usage_error(&cli, "--workers", "1 to %d, not '%s'",
+                                       MAX_WORKERS, optarg);
             break;
-        case 'n':
-            if (parse_long(optarg, 0, MAX_OPS, &ops)) {
-                fprintf(stderr, "bzworkers: -n wants 0..%ld, not '%s'\n",
-                        MAX_OPS, optarg);
-                return EXIT_USAGE;
-            }
+        default: /* 'n' */
+            if (cli_long(optarg, 0, MAX_OPS, &ops))
+                return cli_usage_error(&cli, "--ops", "0 to %ld, not '%s'",
+                                       MAX_OPS, optarg);
             break;
-        case 'h':
-            usage(stdout);
-            return EXIT_OK;
-        default:
-            usage(stderr);
-            return EXIT_USAGE;
         }
     }
-    if (argc - optind > 1) {
-        fprintf(stderr, "bzworkers: unexpected argument '%s'\n", argv[optind + 1]);
-        usage(stderr);
-        return EXIT_USAGE;
-    }
+    if ((opt = cli_operands(&cli, argc, argv, 0, 1, "[DIR]")))
+        return opt;
     const char *dir = optind < argc ? argv[optind] : DEFAULT_DIR;
 
     bz_schema *schema = NULL;
@@ -624,7 +614,7 @@ int main(int argc, char **argv)
     int64_t counter_before;
     if (prepare(dir, schema, &sd, &tasks_before, &counter_before)) {
         bz_schema_free(schema);
-        return EXIT_FAIL;
+        return BZ_EXIT_FAIL;
     }
     printf("bzworkers: %ld workers x %ld ops on %s (libbazoola %s, pid %ld)\n",
            workers, ops, dir, bz_version(), (long)getpid());
@@ -671,7 +661,7 @@ int main(int argc, char **argv)
     int rc = measure(dir, schema, sd.counter, &ids, &tasks_after, &counter_after);
     bz_schema_free(schema);
     if (rc)
-        return EXIT_FAIL;
+        return BZ_EXIT_FAIL;
 
     qsort(ids, tasks_after, sizeof(*ids), cmp_id);
     size_t dups = 0;
@@ -700,5 +690,5 @@ int main(int argc, char **argv)
     else
         printf("all checks passed: %ld operations in %.0f ms\n",
                workers * ops, now_ms() - t0);
-    return failed ? EXIT_FAIL : EXIT_OK;
+    return failed ? BZ_EXIT_FAIL : BZ_EXIT_OK;
 }

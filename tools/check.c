@@ -2,9 +2,9 @@
  * check.c - `bazoola check DIR [--repair] [--json] [--schema FILE]`: the
  * consistency of a data directory (bz_check_dir does the work).
  *
- * Exit status: 0 clean (after a repair: nothing left), 1 problems found
- * (errors or warnings), 2 when the check could not run (bad usage, no
- * such directory, no schema, I/O error).
+ * Exit status (common/cli.h): 0 clean (after a repair: nothing left), 1
+ * problems found or the check could not run (the summary line is printed
+ * only when it ran), 2 bad usage.
  */
 #include "check.h"
 
@@ -18,13 +18,13 @@
 #include <bazoola.h>
 #include <jansson.h>
 
+#include "common/cli.h"
 #include "progress.h"
 
-enum { EXIT_CLEAN = 0, EXIT_PROBLEMS = 1, EXIT_ERROR = 2 };
 
 void check_usage(FILE *out)
 {
-    fputs("Usage: bazoola check DIR [--repair] [--json] [--schema FILE]\n"
+    fputs("Usage: bazoola check [--repair] [--json] [--schema FILE] DIR\n"
           "\n"
           "Check the data directory DIR: every row of every table parses,\n"
           "row sizes divide the files, the index and the rows agree, the\n"
@@ -50,10 +50,13 @@ void check_usage(FILE *out)
           "                 summary) instead of text\n"
           "  --schema FILE  use this schema instead of DIR/.schema\n"
           "  -h, --help     show this help\n"
+          "  -V, --version  show the version\n"
           "\n"
-          "Exit status: 0 when clean (after --repair: nothing left), 1 when\n"
-          "problems were found (or remain), 2 when the check could not run\n"
-          "(bad usage, not a Bazoola directory, an I/O error).\n", out);
+          "Options may come before or after DIR.  Exit status: 0 when clean\n"
+          "(after --repair: nothing left), 1 when problems were found (or\n"
+          "remain) or the check could not run (not a Bazoola directory, an\n"
+          "I/O error; the reason is on stderr), 2 on a bad command line.\n",
+          out);
 }
 
 struct out {
@@ -159,39 +162,29 @@ int check_main(int argc, char **argv)
         {"repair", no_argument, NULL, 'r'},
         {"json", no_argument, NULL, 'j'},
         {"schema", required_argument, NULL, 's'},
-        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     bool repair = false, json = false;
     const char *schema_path = NULL;
+    struct cli cli;
     int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+
+    cli_init(&cli, "bazoola check", check_usage, "", longopts);
+    while ((c = cli_next(&cli, argc, argv)) != -1) {
         switch (c) {
+        case CLI_STOP: return cli.status;
         case 'r': repair = true; break;
         case 'j': json = true; break;
-        case 's': schema_path = optarg; break;
-        case 'h': check_usage(stdout); return EXIT_CLEAN;
-        default:
-            fprintf(stderr, "bazoola check: unknown or incomplete option "
-                    "'%s'\nRun 'bazoola check --help' for usage.\n",
-                    argv[optind - 1]);
-            return EXIT_ERROR;
+        default: schema_path = optarg; break; /* 's' */
         }
     }
-    if (optind != argc - 1) {
-        fputs(optind >= argc ? "bazoola check: no data directory given\n"
-                             : "bazoola check: more than one directory given\n",
-              stderr);
-        fputs("Run 'bazoola check --help' for usage.\n", stderr);
-        return EXIT_ERROR;
-    }
+    if ((c = cli_operands(&cli, argc, argv, 1, 1, "DIR")))
+        return c;
     const char *dir = argv[optind];
     bz_schema *schema = NULL;
     if (schema_path && bz_schema_load(schema_path, &schema) != BZ_OK) {
-        fprintf(stderr, "bazoola check: %s\n", bz_errmsg());
-        return EXIT_ERROR;
+        cli_error_msg("bazoola check", schema_path, bz_errmsg());
+        return BZ_EXIT_FAIL;
     }
     struct out o;
     memset(&o, 0, sizeof o);
@@ -207,10 +200,10 @@ int check_main(int argc, char **argv)
     progress_end(&o.prog);
     bz_schema_free(schema);
     if (rc != BZ_OK) {
-        fprintf(stderr, "bazoola check: %s\n", bz_errmsg());
+        cli_error_msg("bazoola check", dir, bz_errmsg());
         json_decref(o.problems);
         json_decref(o.repairs);
-        return EXIT_ERROR;
+        return BZ_EXIT_FAIL;
     }
     int64_t left = sum.remaining_errors + sum.remaining_warnings;
     if (json) {
@@ -246,5 +239,5 @@ int check_main(int argc, char **argv)
         putchar('\n');
     }
     fflush(stdout);
-    return left ? EXIT_PROBLEMS : EXIT_CLEAN;
+    return left ? BZ_EXIT_FAIL : BZ_EXIT_OK;
 }

@@ -31,7 +31,7 @@
 #include "progress.h"
 #include "shell.h"
 
-enum dump_format { FMT_TEXT, FMT_JSON, FMT_CSV };
+enum dump_format { FMT_DEFAULT, FMT_TEXT, FMT_JSON, FMT_CSV, FMT_BACKUP };
 
 /* A table's rows, sorted by id. */
 struct table_rows {
@@ -380,18 +380,23 @@ static int print_csv(const bz_schema *s, size_t t, const struct table_rows *tr,
 void dump_usage(FILE *out)
 {
     fputs(
-"Usage: bazoola dump DIR [TABLE] [--format text|json|csv]\n"
+"Usage: bazoola dump [--format FMT] DIR [TABLE]\n"
 "\n"
-"Print the rows of every table of the data directory DIR (opened with the\n"
-"schema recorded in DIR/.schema), or of TABLE only, in id order.  Each\n"
-"table is read under the writer lock, so it is dumped as one consistent\n"
-"state.\n"
+"Without TABLE and --format: the backup of the data directory DIR, every\n"
+"table read under the writer lock as one consistent state, as JSON lines\n"
+"that 'bazoola load NEWDIR' turns back into the same files, byte for byte\n"
+"(bazoola(5) describes the lines).  Otherwise the rows of every table, or\n"
+"of TABLE only, in id order, for people or for 'bazoola import'.  DIR is\n"
+"opened with the schema recorded in DIR/.schema.\n"
 "\n"
 "Options:\n"
-"  -f, --format FMT  text (default): per table a title line \"T (N rows)\",\n"
-"                    then an aligned table with the field names as header;\n"
-"                    NULL is shown as NULL and control characters as \\n,\n"
-"                    \\t, \\xNN (a backslash as \\\\), so that a row is one line.\n"
+"  -f, --format FMT  backup (the default without TABLE): see above; the\n"
+"                    whole directory only.\n"
+"                    text (the default with TABLE): per table a title\n"
+"                    line \"T (N rows)\", then an aligned table with the\n"
+"                    field names as header; NULL is shown as NULL and\n"
+"                    control characters as \\n, \\t, \\xNN (a backslash as\n"
+"                    \\\\), so that a row is one line.\n"
 "                    json: one compact JSON object per line, fields in\n"
 "                    schema order, NULL as null.  With TABLE each line is a\n"
 "                    row object {\"id\":1,...}, the input of\n"
@@ -405,6 +410,7 @@ void dump_usage(FILE *out)
 "                    NULL and the empty string \"\" differ.  The input of\n"
 "                    'bazoola import --format csv'.\n"
 "  -h, --help        show this help and exit\n"
+"  -V, --version     show the version and exit\n"
 "\n"
 "On a terminal, a progress line on standard error follows large tables\n"
 "(unless the rows themselves go to the terminal).\n"
@@ -412,12 +418,6 @@ void dump_usage(FILE *out)
 "Exit status: 0 when every row was written, 1 when DIR cannot be opened,\n"
 "TABLE does not exist, a file is corrupt or writing fails, 2 on a usage\n"
 "error.\n", out);
-}
-
-static int dump_usage_error(void)
-{
-    fputs("Run 'bazoola dump --help' for usage.\n", stderr);
-    return BZ_EXIT_USAGE;
 }
 
 static int parse_format(const char *s, enum dump_format *fmt)
@@ -428,6 +428,7 @@ static int parse_format(const char *s, enum dump_format *fmt)
         *fmt = FMT_JSON;
     else if (strcmp(s, "csv") == 0)
         *fmt = FMT_CSV;
+
     else
         return -1;
     return 0;
@@ -473,46 +474,26 @@ int dump_main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         { "format", required_argument, NULL, 'f' },
-        { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    enum dump_format fmt = FMT_TEXT;
+    enum dump_format fmt = FMT_DEFAULT;
+    struct cli cli;
     int c;
 
-    opterr = 0; /* our own messages, naming the command */
-    while ((c = getopt_long(argc, argv, ":f:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'f':
-            if (parse_format(optarg, &fmt) != 0) {
-                fprintf(stderr, "bazoola dump: unknown format '%s' (text, "
-                        "json or csv)\n", optarg);
-                return dump_usage_error();
-            }
-            break;
-        case 'h':
-            dump_usage(stdout);
-            return BZ_EXIT_OK;
-        case ':':
-            fprintf(stderr, "bazoola dump: option '%s' needs an argument\n",
-                    argv[optind - 1]);
-            return dump_usage_error();
-        default:
-            fprintf(stderr, "bazoola dump: unknown option '%s'\n",
-                    argv[optind - 1]);
-            return dump_usage_error();
-        }
+    cli_init(&cli, "bazoola dump", dump_usage, "f:", longopts);
+    while ((c = cli_next(&cli, argc, argv)) != -1) {
+        if (c == CLI_STOP)
+            return cli.status;
+        if (parse_format(optarg, &fmt) != 0) /* 'f' */
+            return cli_usage_error(&cli, optarg, "unknown format (backup, "
+                                   "text, json or csv)");
     }
-    if (optind >= argc) {
-        fputs("bazoola dump: missing DIR\n", stderr);
-        return dump_usage_error();
-    }
-    if (optind + 2 < argc) {
-        fprintf(stderr, "bazoola dump: unexpected argument '%s'\n",
-                argv[optind + 2]);
-        return dump_usage_error();
-    }
+    if ((c = cli_operands(&cli, argc, argv, 1, 2, "DIR [TABLE]")))
+        return c;
     const char *dir = argv[optind];
     const char *table = optind + 1 < argc ? argv[optind + 1] : NULL;
+    if (fmt == FMT_DEFAULT)
+        fmt = FMT_TEXT;
 
     bz_db *db;
     if (shell_open("dump", dir, &db) != BZ_OK)
@@ -530,10 +511,9 @@ int dump_main(int argc, char **argv)
         first = (size_t)t;
         last = first + 1;
     } else if (fmt == FMT_CSV && last != 1) {
-        fputs("bazoola dump: CSV holds one table: name the TABLE to dump\n",
-              stderr);
         bz_close(db);
-        return dump_usage_error();
+        return cli_usage_error(&cli, "--format csv", "CSV holds one table: "
+                               "name the TABLE to dump");
     }
     for (size_t t = first; t < last && status == BZ_EXIT_OK; t++)
         status = dump_table(db, t, fmt, table == NULL, t == first);
@@ -561,7 +541,8 @@ void schema_usage(FILE *out)
 "not opened, so this works on a directory whose files are damaged.\n"
 "\n"
 "Options:\n"
-"  -h, --help  show this help and exit\n"
+"  -h, --help     show this help and exit\n"
+"  -V, --version  show the version and exit\n"
 "\n"
 "Exit status: 0 when printed, 1 when DIR has no readable schema, 2 on a\n"
 "usage error.\n", out);
@@ -569,22 +550,16 @@ void schema_usage(FILE *out)
 
 int schema_main(int argc, char **argv)
 {
-    if (argc == 2 && shell_is_help(argv[1])) {
-        schema_usage(stdout);
-        return BZ_EXIT_OK;
-    }
-    if (argc != 2 || argv[1][0] == '-') {
-        if (argc < 2)
-            fputs("bazoola schema: missing DIR\n", stderr);
-        else if (argv[1][0] == '-' && !shell_is_help(argv[1]))
-            fprintf(stderr, "bazoola schema: unknown option '%s'\n", argv[1]);
-        else
-            fprintf(stderr, "bazoola schema: unexpected argument '%s'\n",
-                    argv[2]);
-        fputs("Run 'bazoola schema --help' for usage.\n", stderr);
-        return BZ_EXIT_USAGE;
-    }
-    const char *dir = argv[1];
+    struct cli cli;
+    int c;
+
+    cli_init(&cli, "bazoola schema", schema_usage, "", NULL);
+    while ((c = cli_next(&cli, argc, argv)) != -1)
+        if (c == CLI_STOP)
+            return cli.status;
+    if ((c = cli_operands(&cli, argc, argv, 1, 1, "DIR")))
+        return c;
+    const char *dir = argv[optind];
     size_t plen = strlen(dir) + sizeof "/.schema";
     char *path = malloc(plen);
     if (!path) {

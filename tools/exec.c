@@ -1101,6 +1101,7 @@ void exec_usage(FILE *out)
 "                     must exist and is opened with the schema recorded\n"
 "                     in DIR/.schema by an earlier open\n"
 "  -h, --help         show this help and exit\n"
+"  -V, --version      show the version and exit\n"
 "\n"
 "Operations, one JSON object per line:\n"
 "  {\"op\":\"insert\",\"table\":T,\"values\":{FIELD:VALUE,...}}\n"
@@ -1127,12 +1128,6 @@ void exec_usage(FILE *out)
 "2 on a usage error.\n", out);
 }
 
-static int usage_error(void)
-{
-    fputs("Run 'bazoola exec --help' for usage.\n", stderr);
-    return BZ_EXIT_USAGE;
-}
-
 /* Parse argv into *dir and *schema_path (NULL when not given); returns -1
  * to go on, else the exit status. */
 static int parse_args(int argc, char **argv, const char **dir,
@@ -1140,39 +1135,19 @@ static int parse_args(int argc, char **argv, const char **dir,
 {
     static const struct option longopts[] = {
         { "schema", required_argument, NULL, 's' },
-        { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
+    struct cli cli;
     int c;
 
-    opterr = 0; /* our own messages, naming the command */
-    while ((c = getopt_long(argc, argv, ":s:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 's':
-            *schema_path = optarg;
-            break;
-        case 'h':
-            exec_usage(stdout);
-            return BZ_EXIT_OK;
-        case ':':
-            fprintf(stderr, "bazoola exec: option '%s' needs an argument\n",
-                    argv[optind - 1]);
-            return usage_error();
-        default:
-            fprintf(stderr, "bazoola exec: unknown option '%s'\n",
-                    argv[optind - 1]);
-            return usage_error();
-        }
+    cli_init(&cli, "bazoola exec", exec_usage, "s:", longopts);
+    while ((c = cli_next(&cli, argc, argv)) != -1) {
+        if (c == CLI_STOP)
+            return cli.status;
+        *schema_path = optarg; /* 's', the only option */
     }
-    if (optind >= argc) {
-        fputs("bazoola exec: missing DIR\n", stderr);
-        return usage_error();
-    }
-    if (optind + 1 < argc) {
-        fprintf(stderr, "bazoola exec: unexpected argument '%s'\n",
-                argv[optind + 1]);
-        return usage_error();
-    }
+    if ((c = cli_operands(&cli, argc, argv, 1, 1, "DIR")))
+        return c;
     *dir = argv[optind];
     return -1;
 }

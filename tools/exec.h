@@ -8,12 +8,7 @@
 
 #include <bazoola.h>
 
-/* Exit statuses shared by every bazoola command. */
-enum {
-    BZ_EXIT_OK = 0,    /* done; for exec: stdin ended, whatever the results */
-    BZ_EXIT_FAIL = 1,  /* could not open the directory or schema; I/O error */
-    BZ_EXIT_USAGE = 2  /* bad command line                                  */
-};
+#include "common/cli.h" /* the exit statuses */
 
 /* Run `bazoola exec`; argv[0] is "exec".  Returns the exit status. */
 int exec_main(int argc, char **argv);

@@ -759,6 +759,7 @@ void export_usage(FILE *out)
 "  -o, --output FILE    write to FILE instead of standard output (removed\n"
 "                       again if the export fails)\n"
 "  -h, --help           show this help and exit\n"
+"  -V, --version        show the version and exit\n"
 "\n"
 "Types: PK -> INTEGER PRIMARY KEY (postgres: an identity column restarted\n"
 "past the largest id); INT and FK(t) -> INTEGER; CHAR(n) -> VARCHAR(n);\n"
@@ -776,12 +777,6 @@ void export_usage(FILE *out)
 "the dialect, or reading or writing fails, 2 on a usage error.\n", out);
 }
 
-static int usage_error(void)
-{
-    fputs("Run 'bazoola export --help' for usage.\n", stderr);
-    return BZ_EXIT_USAGE;
-}
-
 /* Returns -1 to go on, else the exit status. */
 static int parse_args(struct exporter *x, int argc, char **argv)
 {
@@ -789,16 +784,16 @@ static int parse_args(struct exporter *x, int argc, char **argv)
         { "sql", no_argument, NULL, 'S' },
         { "dialect", required_argument, NULL, 'd' },
         { "output", required_argument, NULL, 'o' },
-        { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
+    struct cli cli;
     int c;
 
-    opterr = 0; /* our own messages, naming the command */
-    while ((c = getopt_long(argc, argv, ":d:o:h", longopts, NULL)) != -1) {
+    cli_init(&cli, "bazoola export", export_usage, "d:o:", longopts);
+    while ((c = cli_next(&cli, argc, argv)) != -1) {
         switch (c) {
-        case 'S':
-            break;
+        case CLI_STOP:
+            return cli.status;
         case 'd':
             if (strcmp(optarg, "sqlite") == 0 ||
                 strcmp(optarg, "sqlite3") == 0) {
@@ -807,31 +802,19 @@ static int parse_args(struct exporter *x, int argc, char **argv)
                        strcmp(optarg, "postgresql") == 0) {
                 x->dialect = DIALECT_POSTGRES;
             } else {
-                fprintf(stderr, "bazoola export: unknown dialect '%s' "
-                                "(sqlite or postgres)\n", optarg);
-                return usage_error();
+                return cli_usage_error(&cli, optarg, "unknown dialect "
+                                       "(sqlite or postgres)");
             }
             break;
         case 'o':
             x->out_path = optarg;
             break;
-        case 'h':
-            export_usage(stdout);
-            return BZ_EXIT_OK;
-        case ':':
-            fprintf(stderr, "bazoola export: option '%s' needs an argument\n",
-                    argv[optind - 1]);
-            return usage_error();
-        default:
-            fprintf(stderr, "bazoola export: unknown option '%s'\n",
-                    argv[optind - 1]);
-            return usage_error();
+        default: /* 'S': SQL is the only output */
+            break;
         }
     }
-    if (optind >= argc) {
-        fputs("bazoola export: missing DIR\n", stderr);
-        return usage_error();
-    }
+    if ((c = cli_operands(&cli, argc, argv, 1, -1, "DIR [TABLE...]")))
+        return c;
     x->dir = argv[optind++];
     x->only = argv + optind;
     x->nonly = (size_t)(argc - optind);

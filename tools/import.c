@@ -477,6 +477,7 @@ void import_usage(FILE *out)
 "                    Default: from FILE's suffix (.csv, .jsonl, .json,\n"
 "                    .ndjson); required for standard input.\n"
 "  -h, --help        show this help and exit\n"
+"  -V, --version     show the version and exit\n"
 "Blank lines are skipped.\n"
 "\n"
 "On success prints \"imported N rows into TABLE\".  On a terminal, a\n"
@@ -485,12 +486,6 @@ void import_usage(FILE *out)
 "Exit status: 0 when every row was imported, 1 when nothing was (DIR,\n"
 "TABLE or FILE cannot be opened, or a line was refused), 2 on a usage\n"
 "error.\n", out);
-}
-
-static int import_usage_error(void)
-{
-    fputs("Run 'bazoola import --help' for usage.\n", stderr);
-    return BZ_EXIT_USAGE;
 }
 
 static enum import_format format_named(const char *s)
@@ -554,47 +549,23 @@ int import_main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         { "format", required_argument, NULL, 'f' },
-        { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     enum import_format fmt = IMP_UNKNOWN;
+    struct cli cli;
     int c;
 
-    opterr = 0; /* our own messages, naming the command */
-    while ((c = getopt_long(argc, argv, ":f:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'f':
-            fmt = format_named(optarg);
-            if (fmt == IMP_UNKNOWN) {
-                fprintf(stderr, "bazoola import: unknown format '%s' (csv or "
-                        "jsonl)\n", optarg);
-                return import_usage_error();
-            }
-            break;
-        case 'h':
-            import_usage(stdout);
-            return BZ_EXIT_OK;
-        case ':':
-            fprintf(stderr, "bazoola import: option '%s' needs an argument\n",
-                    argv[optind - 1]);
-            return import_usage_error();
-        default:
-            fprintf(stderr, "bazoola import: unknown option '%s'\n",
-                    argv[optind - 1]);
-            return import_usage_error();
-        }
+    cli_init(&cli, "bazoola import", import_usage, "f:", longopts);
+    while ((c = cli_next(&cli, argc, argv)) != -1) {
+        if (c == CLI_STOP)
+            return cli.status;
+        fmt = format_named(optarg); /* 'f' */
+        if (fmt == IMP_UNKNOWN)
+            return cli_usage_error(&cli, optarg, "unknown format (csv or "
+                                   "jsonl)");
     }
-    if (argc - optind < 3) {
-        fprintf(stderr, "bazoola import: missing %s\n",
-                argc - optind == 0 ? "DIR, TABLE and FILE"
-                : argc - optind == 1 ? "TABLE and FILE" : "FILE");
-        return import_usage_error();
-    }
-    if (argc - optind > 3) {
-        fprintf(stderr, "bazoola import: unexpected argument '%s'\n",
-                argv[optind + 3]);
-        return import_usage_error();
-    }
+    if ((c = cli_operands(&cli, argc, argv, 3, 3, "DIR TABLE FILE")))
+        return c;
     const char *dir = argv[optind], *table = argv[optind + 1];
     const char *path = argv[optind + 2];
     int from_stdin = strcmp(path, "-") == 0;
@@ -602,10 +573,9 @@ int import_main(int argc, char **argv)
     if (fmt == IMP_UNKNOWN && !from_stdin)
         fmt = format_of_file(path);
     if (fmt == IMP_UNKNOWN) {
-        fprintf(stderr, "bazoola import: cannot tell the format of %s: give "
-                "--format csv or --format jsonl\n",
-                from_stdin ? "standard input" : path);
-        return import_usage_error();
+        return cli_usage_error(&cli, from_stdin ? "standard input" : path,
+                               "cannot tell the format: give --format csv "
+                               "or --format jsonl");
     }
 
     FILE *in = from_stdin ? stdin : fopen(path, "r");

@@ -28,13 +28,13 @@
 #include <microhttpd.h>
 
 #include "bztasks.h"
+#include "common/cli.h"
 
 #define DEFAULT_DIR "./bztasks-data"
 #define DEFAULT_PORT 5000
 #define DEFAULT_WORKERS 4
 #define MAX_WORKERS 64
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 static void usage(FILE *out)
 {
@@ -45,13 +45,16 @@ static void usage(FILE *out)
 "pre-forked processes sharing the data directory DIR (lock mode shared).\n"
 "Sample data is created when the tables are empty.\n"
 "\n"
-"  -w N     worker processes (1 to 64; default 4)\n"
-"  -p PORT  TCP port on 127.0.0.1 (default 5000; 0 picks a free one, and\n"
-"           the line \"listening on\" says which)\n"
-"  -d DIR   data directory (default ./bztasks-data)\n"
-"  -h       show this help\n"
+"  -w, --workers N  worker processes (1 to 64; default 4)\n"
+"  -p, --port PORT  TCP port on 127.0.0.1 (default 5000; 0 picks a free\n"
+"                   one, and the line \"listening on\" says which)\n"
+"  -d, --dir DIR    data directory (default ./bztasks-data)\n"
+"  -h, --help       show this help\n"
+"  -V, --version    show the version\n"
 "\n"
-"A worker that dies is restarted.  SIGTERM or SIGINT stops them all.\n",
+"A worker that dies is restarted.  SIGTERM or SIGINT stops them all.\n"
+"Exit status: 0 after a clean stop, 1 when the port or DIR cannot be\n"
+"used, 2 on a bad command line.\n",
           out);
 }
 
@@ -284,13 +287,13 @@ static int worker(int lfd, const char *dir)
     /* A worker outliving a SIGKILLed parent would hold the port. */
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() == 1)
-        return EXIT_FAIL;
+        return BZ_EXIT_FAIL;
 
     struct app app = {.dir = dir, .pid = getpid()};
     if (open_shared(dir, &app.db)) {
         fprintf(stderr, "bztasks: worker %d: %s: %s\n", (int)app.pid, dir,
                 bz_errmsg());
-        return EXIT_FAIL;
+        return BZ_EXIT_FAIL;
     }
 
     struct MHD_Daemon *d = MHD_start_daemon(
@@ -303,14 +306,14 @@ static int worker(int lfd, const char *dir)
         fprintf(stderr, "bztasks: worker %d: libmicrohttpd did not start\n",
                 (int)app.pid);
         bz_close(app.db);
-        return EXIT_FAIL;
+        return BZ_EXIT_FAIL;
     }
     int sig = 0;
     while (sigwait(&stop, &sig) != 0)
         ;
     MHD_stop_daemon(d);
     bz_close(app.db);
-    return EXIT_OK;
+    return BZ_EXIT_OK;
 }
 
 /* ------------------------------------------------------------------ */
@@ -373,51 +376,48 @@ static int prepare(const char *dir)
 
 int main(int argc, char **argv)
 {
+    static const struct option longopts[] = {
+        { "workers", required_argument, NULL, 'w' },
+        { "port", required_argument, NULL, 'p' },
+        { "dir", required_argument, NULL, 'd' },
+        { NULL, 0, NULL, 0 },
+    };
     const char *dir = DEFAULT_DIR;
     long workers = DEFAULT_WORKERS, port = DEFAULT_PORT;
+    struct cli cli;
     int opt;
-    char *end;
-    while ((opt = getopt(argc, argv, "w:p:d:h")) != -1) {
+    cli_init(&cli, "bztasks", usage, "w:p:d:", longopts);
+    while ((opt = cli_next(&cli, argc, argv)) != -1) {
         switch (opt) {
+        case CLI_STOP:
+            return cli.status;
         case 'w':
-            workers = strtol(optarg, &end, 10);
-            if (*end || workers < 1 || workers > MAX_WORKERS) {
-                fprintf(stderr, "bztasks: -w: 1 to %d workers\n", MAX_WORKERS);
-                return EXIT_USAGE;
-            }
+            if (cli_long(optarg, 1, MAX_WORKERS, &workers))
+                return cli_usage_error(&cli, "--workers", "1 to %d, not '%s'",
+                                       MAX_WORKERS, optarg);
             break;
         case 'p':
-            port = strtol(optarg, &end, 10);
-            if (*end || port < 0 || port > 65535) {
-                fprintf(stderr, "bztasks: -p: a port from 0 to 65535\n");
-                return EXIT_USAGE;
-            }
+            if (cli_long(optarg, 0, 65535, &port))
+                return cli_usage_error(&cli, "--port", "0 to 65535, not '%s'",
+                                       optarg);
             break;
-        case 'd':
+        default: /* 'd' */
             dir = optarg;
             break;
-        case 'h':
-            usage(stdout);
-            return EXIT_OK;
-        default:
-            usage(stderr);
-            return EXIT_USAGE;
         }
     }
-    if (optind != argc) {
-        usage(stderr);
-        return EXIT_USAGE;
-    }
+    if ((opt = cli_operands(&cli, argc, argv, 0, 0, "none")))
+        return opt;
 
     int bound = 0;
     int lfd = listen_on((int)port, &bound);
     if (lfd < 0) {
         fprintf(stderr, "bztasks: 127.0.0.1:%ld: %s\n", port,
                 strerror(errno));
-        return EXIT_FAIL;
+        return BZ_EXIT_FAIL;
     }
     if (prepare(dir))
-        return EXIT_FAIL;
+        return BZ_EXIT_FAIL;
 
     struct sigaction sa = {.sa_handler = on_stop}; /* no SA_RESTART */
     sigemptyset(&sa.sa_mask);
@@ -477,5 +477,5 @@ int main(int argc, char **argv)
                 ;
     close(lfd);
     fprintf(stderr, "bztasks: stopped\n");
-    return EXIT_OK;
+    return BZ_EXIT_OK;
 }

@@ -47,7 +47,7 @@ std::vector<Prog> programs()
 {
     std::vector<Prog> v;
     for (const char *cmd : {"exec", "dump", "schema", "import", "export",
-                            "check", "shm"})
+                            "check", "load", "shm"})
         v.push_back({{BZ_TOOL_PATH, cmd}, std::string("bazoola ") + cmd});
     v.push_back({{BZ_TOOL_PATH}, "bazoola"});
     v.push_back({{BZ_BZSTAT_PATH}, "bzstat"});

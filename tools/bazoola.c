@@ -12,6 +12,7 @@
 #include <bazoola.h>
 
 #include "common/cli.h"
+#include "backup.h"
 #include "dump.h"
 #include "check.h"
 #include "exec.h"
@@ -90,6 +91,8 @@ static const struct command commands[] = {
       "run JSON-lines operations read from stdin" },
     { "dump", dump_main, dump_usage,
       "back up a directory (JSON lines), or print rows as text, JSON, CSV" },
+    { "load", load_main, load_usage,
+      "make a new directory from the backup 'bazoola dump DIR' wrote" },
     { "schema", schema_main, schema_usage,
       "print the schema recorded in a directory" },
     { "import", import_main, import_usage,

@@ -27,6 +27,7 @@
 #include <jansson.h>
 #include <uniwidth.h>
 
+#include "backup.h"
 #include "exec.h"
 #include "progress.h"
 #include "shell.h"
@@ -428,7 +429,8 @@ static int parse_format(const char *s, enum dump_format *fmt)
         *fmt = FMT_JSON;
     else if (strcmp(s, "csv") == 0)
         *fmt = FMT_CSV;
-
+    else if (strcmp(s, "backup") == 0)
+        *fmt = FMT_BACKUP;
     else
         return -1;
     return 0;
@@ -492,8 +494,16 @@ int dump_main(int argc, char **argv)
         return c;
     const char *dir = argv[optind];
     const char *table = optind + 1 < argc ? argv[optind + 1] : NULL;
+    /* `bazoola dump DIR > backup.jsonl` is the backup, as mdb_dump's and
+     * sqlite3's .dump are; one table is for reading, as text. */
     if (fmt == FMT_DEFAULT)
-        fmt = FMT_TEXT;
+        fmt = table ? FMT_TEXT : FMT_BACKUP;
+    if (fmt == FMT_BACKUP) {
+        if (table)
+            return cli_usage_error(&cli, table, "a backup is of the whole "
+                                   "directory: no TABLE");
+        return backup_dump(dir);
+    }
 
     bz_db *db;
     if (shell_open("dump", dir, &db) != BZ_OK)

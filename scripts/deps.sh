@@ -1,9 +1,10 @@
 #!/bin/sh
 # Install the Debian packages the build needs, if any is missing; with
-# --tests also what only the tests use (the sqlite3 and PostgreSQL that
-# `bazoola export --sql` output is loaded into, and the Chromium that renders
-# the demo server's pages headless, and python3-pytest for the Python
-# package's tests); with --fuzz also clang and
+# --tests also what only the tests and CI use (the sqlite3 and PostgreSQL
+# that `bazoola export --sql` output is loaded into, the Chromium that
+# renders the demo server's pages headless, python3-pytest for the Python
+# package's tests, mandoc that lints the manual pages, and gnuplot-nox that
+# draws bzbench's plots); with --fuzz also clang and
 # its compiler-rt (libFuzzer and the sanitizer runtimes) for the fuzz
 # targets (tests/fuzz/): normal builds never need clang.  Flags combine.
 # Idempotent and quiet when everything is there.
@@ -13,7 +14,8 @@ PKGS="cmake make gcc g++ pkg-config libgtest-dev liburcu-dev libjemalloc-dev
       libmicrohttpd-dev libcurl4-openssl-dev"
 for arg in "$@"; do
     case "$arg" in
-    --tests) PKGS="$PKGS sqlite3 postgresql chromium python3-pytest" ;;
+    --tests) PKGS="$PKGS sqlite3 postgresql chromium python3-pytest mandoc
+                   gnuplot-nox" ;;
     --fuzz) PKGS="$PKGS clang libclang-rt-dev" ;;
     esac
 done

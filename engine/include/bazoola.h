@@ -427,8 +427,9 @@ int bz_unlock(bz_db *db);
 uint64_t bz_lock_wait_ns(void);
 /* Page lookups the calling thread has made in shared caches (lock mode
  * shared) since it started, found (hits) and read from the file (misses):
- * read before and after an operation to see what it cost.  Exact, unlike
- * the segment's counters, which threads add to in batches. */
+ * read before and after an operation to see what it cost.  The segment's
+ * counters (bz_stats) include a thread's lookups once its call returns;
+ * these are the thread's own, never reset. */
 void bz_thread_cache_lookups(uint64_t *hits, uint64_t *misses);
 
 /* A write batch: the writes of this thread between bz_begin and bz_commit

@@ -277,8 +277,14 @@ static int write_script(const char *path, const char *dir,
         snprintf(out, sizeof out, "%s/%s.png", dir, wn);
         fprintf(f, "set output ");
         gp_quote(f, out);
-        fprintf(f, "\nset title '%s: %s'\nplot %s\nunset output\n", wn,
-                bench_wl_help[wl], plot);
+        /* Quoted like the path: a help text with an apostrophe ("the
+         * handoff's cost") ended the string early, gnuplot stopped, and
+         * lock.png was left empty. */
+        char title[512];
+        snprintf(title, sizeof title, "%s: %s", wn, bench_wl_help[wl]);
+        fprintf(f, "\nset title ");
+        gp_quote(f, title);
+        fprintf(f, "\nplot %s\nunset output\n", plot);
     }
     return fclose(f) == 0 ? 0 : -1;
 }

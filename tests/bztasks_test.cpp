@@ -356,6 +356,106 @@ TEST(Bztasks, ValuesAreEscapedEverywhere)
     EXPECT_TRUE(contains(f.body, "value=\"&quot;&gt;&lt;script&gt;\""));
 }
 
+/* A POST with its own Content-Type and raw body. */
+Reply post_typed(const std::string &url, const std::string &type,
+                 const std::string &body)
+{
+    CURL *c = curl_easy_init();
+    Reply r;
+    if (!c)
+        return r;
+    struct curl_slist *h =
+        curl_slist_append(nullptr, ("Content-Type: " + type).c_str());
+    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body.size());
+    if (curl_easy_perform(c) != CURLE_OK)
+        r.error = "failed";
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return r;
+}
+
+/* Status and priority are selects of the demo's values, an unknown value
+ * is kept and named, a task or project without a due date says nothing
+ * about one, and statuses show as badges. */
+TEST(Bztasks, FormsOfferChoicesAndPagesOmitWhatIsEmpty)
+{
+    Server s;
+    ASSERT_NE(s.port(), 0) << s.log();
+    Reply f = s.get("/tasks/new");
+    ASSERT_EQ(f.status, 200);
+    EXPECT_TRUE(contains(f.body, "<select id=\"status\" name=\"status\">"))
+        << f.body;
+    EXPECT_TRUE(contains(f.body, "<select id=\"priority\" name=\"priority\">"))
+        << f.body;
+    for (const char *v : {"todo", "in_progress", "review", "done", "low",
+                          "medium", "high"})
+        EXPECT_TRUE(contains(f.body, std::string("<option value=\"") + v + "\""))
+            << v;
+    Reply p = s.get("/projects/new");
+    EXPECT_TRUE(contains(p.body, "<option value=\"planning\">")) << p.body;
+    Reply bad = s.post("/tasks/new", "title=T&project_id=1&status=todo"
+                                     "&priority=urgent");
+    EXPECT_EQ(bad.status, 422);
+    EXPECT_TRUE(contains(bad.body, "Not one of: low, medium, high")) << bad.body;
+    EXPECT_TRUE(contains(bad.body, "(unknown: urgent)")) << bad.body;
+    /* Task 2 of the sample data has no due date, project 3 neither. */
+    Reply t = s.get("/tasks/2");
+    ASSERT_EQ(t.status, 200);
+    EXPECT_FALSE(contains(t.body, "Due")) << t.body;
+    EXPECT_TRUE(contains(t.body, "<span class=\"badge s-todo\">todo</span>"))
+        << t.body;
+    EXPECT_TRUE(contains(t.body, "<span class=\"badge p-medium\">medium</span>"))
+        << t.body;
+    Reply pr = s.get("/projects/3");
+    ASSERT_EQ(pr.status, 200);
+    EXPECT_FALSE(contains(pr.body, "Due")) << pr.body;
+    Reply dated = s.get("/tasks/1");
+    EXPECT_TRUE(contains(dated.body, "&middot; Due 2025-06-30")) << dated.body;
+    EXPECT_TRUE(s.stop()) << s.log();
+}
+
+/* Bodies are decoded by libmicrohttpd's post processor: a multipart form
+ * (what a browser sends for enctype="multipart/form-data") saves like a
+ * url-encoded one, and a body that is no form at all is refused. */
+TEST(Bztasks, MultipartFormsAreDecodedAndOtherBodiesRefused)
+{
+    Server s;
+    ASSERT_NE(s.port(), 0) << s.log();
+    std::string body;
+    for (const auto &kv : std::vector<std::pair<std::string, std::string>>{
+             {"name", "Multi part"}, {"owner_id", "2"}, {"status", "active"},
+             {"description", "line one\r\nline two & more"}})
+        body += "--XyZ\r\nContent-Disposition: form-data; name=\"" + kv.first +
+                "\"\r\n\r\n" + kv.second + "\r\n";
+    body += "--XyZ--\r\n";
+    Reply r = post_typed(s.url("/projects/new"),
+                         "multipart/form-data; boundary=XyZ", body);
+    ASSERT_EQ(r.status, 303) << r.body;
+    Reply shown = s.get(r.location);
+    EXPECT_TRUE(contains(shown.body, "Multi part")) << shown.body;
+    EXPECT_TRUE(contains(shown.body, "line one\r\nline two &amp; more"))
+        << shown.body;
+    Reply plain = post_typed(s.url("/projects/new"), "text/plain",
+                             "name=x&owner_id=1&status=active");
+    EXPECT_EQ(plain.status, 415) << plain.body;
+    /* url-encoded, split and escaped, still works. */
+    Reply u = s.post("/projects/new", "name=A%26B+%E2%82%AC&owner_id=1"
+                                      "&status=planning");
+    ASSERT_EQ(u.status, 303) << u.body;
+    EXPECT_TRUE(contains(s.get(u.location).body, "A&amp;B \xe2\x82\xac"));
+    EXPECT_TRUE(s.stop()) << s.log();
+}
+
 TEST(Bztasks, BoundsAndGetNeverWrites)
 {
     Server s;

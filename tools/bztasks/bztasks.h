@@ -51,15 +51,21 @@ void buf_free(struct buf *b);
  * %s, so nothing a user typed can become markup. */
 void out(struct buf *b, const char *fmt, ...);
 
-/* Name/value pairs of a url-encoded form body, decoded. */
+/* Name/value pairs of a form body, decoded by libmicrohttpd's post
+ * processor (url-encoded or multipart). */
 struct form_kv {
     char *name, *value;
+    size_t len;
+    int ended; /* a NUL byte came: the rest is dropped */
 };
 struct formdata {
     struct form_kv *kv;
     size_t n;
 };
-int form_parse(const char *body, size_t len, struct formdata *f);
+/* Add size bytes at offset off of field key's value; 0, or -1 when out of
+ * memory. */
+int form_append(struct formdata *f, const char *key, const char *data,
+                uint64_t off, size_t size);
 /* The value of name, or NULL when the form has no such field. */
 const char *form_get(const struct formdata *f, const char *name);
 void form_free(struct formdata *f);

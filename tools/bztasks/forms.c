@@ -30,7 +30,15 @@ const char bzt_schema_text[] =
     "comments: id PK, task_id FK(tasks), user_id FK(users), content TEXT, "
     "created_date CHAR(10)\n";
 
-enum kind { K_CHAR, K_TEXT, K_INT, K_FK, K_DATE };
+enum kind { K_CHAR, K_TEXT, K_INT, K_FK, K_DATE, K_CHOICE };
+
+/* The values a K_CHOICE field offers, as 0.0.7's demo has them: a select,
+ * not free text, so a typo cannot make a status no filter finds. */
+static const char *const project_statuses[] = {"planning", "active",
+                                               "on_hold", "completed", NULL};
+static const char *const task_statuses[] = {"todo", "in_progress", "review",
+                                            "done", NULL};
+static const char *const priorities[] = {"low", "medium", "high", NULL};
 
 struct field {
     const char *name, *label;
@@ -39,6 +47,7 @@ struct field {
     int required;
     const char *ref;  /* K_FK: the table, and the field naming its rows */
     const char *ref_label;
+    const char *const *choices; /* K_CHOICE: NULL-terminated      */
 };
 
 #define NFIELDS_MAX 8
@@ -52,31 +61,31 @@ struct table_form {
 
 static const struct table_form forms[] = {
     {"users", "user", {
-        {"username", "Username", K_CHAR, 20, 1, NULL, NULL},
-        {"email", "Email", K_CHAR, 50, 1, NULL, NULL},
-        {"role", "Role", K_CHAR, 10, 1, NULL, NULL},
+        {"username", "Username", K_CHAR, 20, 1, NULL, NULL, NULL},
+        {"email", "Email", K_CHAR, 50, 1, NULL, NULL, NULL},
+        {"role", "Role", K_CHAR, 10, 1, NULL, NULL, NULL},
      }, 3, 0},
     {"projects", "project", {
-        {"name", "Name", K_CHAR, 30, 1, NULL, NULL},
-        {"description", "Description", K_TEXT, 0, 0, NULL, NULL},
-        {"owner_id", "Owner", K_FK, 0, 1, "users", "username"},
-        {"status", "Status", K_CHAR, 10, 1, NULL, NULL},
-        {"due_date", "Due date (YYYY-MM-DD)", K_DATE, 10, 0, NULL, NULL},
+        {"name", "Name", K_CHAR, 30, 1, NULL, NULL, NULL},
+        {"description", "Description", K_TEXT, 0, 0, NULL, NULL, NULL},
+        {"owner_id", "Owner", K_FK, 0, 1, "users", "username", NULL},
+        {"status", "Status", K_CHOICE, 10, 1, NULL, NULL, project_statuses},
+        {"due_date", "Due date (YYYY-MM-DD)", K_DATE, 10, 0, NULL, NULL, NULL},
      }, 5, 1},
     {"tasks", "task", {
-        {"title", "Title", K_CHAR, 50, 1, NULL, NULL},
-        {"description", "Description", K_TEXT, 0, 0, NULL, NULL},
-        {"project_id", "Project", K_FK, 0, 1, "projects", "name"},
-        {"assignee_id", "Assignee", K_FK, 0, 0, "users", "username"},
-        {"status", "Status", K_CHAR, 15, 1, NULL, NULL},
-        {"priority", "Priority", K_CHAR, 6, 1, NULL, NULL},
-        {"due_date", "Due date (YYYY-MM-DD)", K_DATE, 10, 0, NULL, NULL},
-        {"estimated_hours", "Estimated hours", K_INT, 0, 0, NULL, NULL},
+        {"title", "Title", K_CHAR, 50, 1, NULL, NULL, NULL},
+        {"description", "Description", K_TEXT, 0, 0, NULL, NULL, NULL},
+        {"project_id", "Project", K_FK, 0, 1, "projects", "name", NULL},
+        {"assignee_id", "Assignee", K_FK, 0, 0, "users", "username", NULL},
+        {"status", "Status", K_CHOICE, 15, 1, NULL, NULL, task_statuses},
+        {"priority", "Priority", K_CHOICE, 6, 1, NULL, NULL, priorities},
+        {"due_date", "Due date (YYYY-MM-DD)", K_DATE, 10, 0, NULL, NULL, NULL},
+        {"estimated_hours", "Estimated hours", K_INT, 0, 0, NULL, NULL, NULL},
      }, 8, 1},
     {"comments", "comment", {
-        {"task_id", "Task", K_FK, 0, 1, "tasks", "title"},
-        {"user_id", "Author", K_FK, 0, 1, "users", "username"},
-        {"content", "Comment", K_TEXT, 0, 1, NULL, NULL},
+        {"task_id", "Task", K_FK, 0, 1, "tasks", "title", NULL},
+        {"user_id", "Author", K_FK, 0, 1, "users", "username", NULL},
+        {"content", "Comment", K_TEXT, 0, 1, NULL, NULL, NULL},
      }, 3, 1},
 };
 
@@ -174,6 +183,23 @@ static int validate(struct app *app, const struct table_form *tf,
         case K_TEXT:
             bz_values_set_str(vals, f->name, s);
             break;
+        case K_CHOICE: {
+            size_t k = 0;
+            while (f->choices[k] && strcmp(f->choices[k], s) != 0)
+                k++;
+            if (!f->choices[k]) {
+                size_t n = (size_t)snprintf(ebuf[i], sizeof ebuf[i],
+                                            "Not one of:");
+                for (k = 0; f->choices[k] && n < sizeof ebuf[i]; k++)
+                    n += (size_t)snprintf(ebuf[i] + n, sizeof ebuf[i] - n,
+                                          "%s %s", k ? "," : "",
+                                          f->choices[k]);
+                errs[i] = ebuf[i];
+            } else {
+                bz_values_set_str(vals, f->name, s);
+            }
+            break;
+        }
         case K_DATE:
             if (!valid_date(s))
                 errs[i] = "Not a date: write YYYY-MM-DD, e.g. 2025-06-30.";
@@ -261,13 +287,30 @@ static void render(struct app *app, struct resp *r,
                 out(b, "<option value=\"%s\" selected>(unknown: %s)</option>",
                     in[i], in[i]);
             out(b, "</select>\n");
+        } else if (f->kind == K_CHOICE) {
+            out(b, "<select id=\"%s\" name=\"%s\">", f->name, f->name);
+            int found = 0;
+            if (!in[i][0])
+                out(b, "<option value=\"\" selected>-</option>");
+            for (size_t k = 0; f->choices[k]; k++) {
+                int sel = strcmp(f->choices[k], in[i]) == 0;
+                found |= sel;
+                out(b, "<option value=\"%s\"%R>%s</option>", f->choices[k],
+                    sel ? " selected" : "", f->choices[k]);
+            }
+            /* Kept, like an unknown foreign key, so the error shows it. */
+            if (!found && in[i][0])
+                out(b, "<option value=\"%s\" selected>(unknown: %s)</option>",
+                    in[i], in[i]);
+            out(b, "</select>\n");
         } else {
-            out(b, "<input id=\"%s\" name=\"%s\" value=\"%s\">\n", f->name,
-                f->name, in[i]);
+            out(b, "<input id=\"%s\" name=\"%s\" value=\"%s\"%R>\n",
+                f->name, f->name, in[i],
+                f->kind == K_DATE ? " placeholder=\"YYYY-MM-DD\"" : "");
         }
         if (errs && errs[i])
-            out(b, "<div class=\"err\" id=\"err-%s\">%s</div>\n", f->name,
-                errs[i]);
+            out(b, "<div class=\"err\" id=\"err-%s\" role=\"alert\">%s"
+                "</div>\n", f->name, errs[i]);
     }
     out(b, "<p><button type=\"submit\">Save</button></p></form>\n");
     page_end(b, app);

@@ -111,68 +111,44 @@ void out(struct buf *b, const char *fmt, ...)
 }
 
 /* ------------------------------------------------------------------ */
-/* application/x-www-form-urlencoded. */
+/* Form fields, as libmicrohttpd's post processor decodes them (main.c). */
 
-static int hexval(int c)
+int form_append(struct formdata *f, const char *key, const char *data,
+                uint64_t off, size_t size)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* A decoded copy; a NUL byte (%00) ends the value, since every consumer
- * (the engine included) takes C strings. */
-static char *url_decode(const char *s, size_t n)
-{
-    char *d = malloc(n + 1), *o = d;
-    if (!d)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        int c = (unsigned char)s[i];
-        if (c == '+') {
-            c = ' ';
-        } else if (c == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
-                   hexval(s[i + 2]) >= 0) {
-            c = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
-            i += 2;
-        }
-        if (c == 0)
-            break;
-        *o++ = (char)c;
+    /* A field's value may come in pieces; off 0 starts a new field, so a
+     * repeated name keeps its first value for form_get, as before. */
+    struct form_kv *kv = f->n ? &f->kv[f->n - 1] : NULL;
+    if (off == 0 || !kv || strcmp(kv->name, key) != 0) {
+        struct form_kv *grown = realloc(f->kv, (f->n + 1) * sizeof *grown);
+        if (!grown)
+            return -1;
+        f->kv = grown;
+        kv = &f->kv[f->n];
+        kv->name = strdup(key);
+        kv->value = strdup("");
+        kv->len = 0;
+        kv->ended = 0;
+        f->n++;
+        if (!kv->name || !kv->value)
+            return -1;
     }
-    *o = '\0';
-    return d;
-}
-
-int form_parse(const char *body, size_t len, struct formdata *f)
-{
-    memset(f, 0, sizeof *f);
-    size_t i = 0;
-    while (i < len) {
-        size_t end = i;
-        while (end < len && body[end] != '&')
-            end++;
-        size_t eq = i;
-        while (eq < end && body[eq] != '=')
-            eq++;
-        if (end > i) {
-            struct form_kv *kv = realloc(f->kv, (f->n + 1) * sizeof *kv);
-            if (!kv)
-                return -1;
-            f->kv = kv;
-            kv[f->n].name = url_decode(body + i, eq - i);
-            kv[f->n].value = url_decode(body + (eq < end ? eq + 1 : end),
-                                        eq < end ? end - eq - 1 : 0);
-            f->n++;
-            if (!kv[f->n - 1].name || !kv[f->n - 1].value)
-                return -1;
-        }
-        i = end + 1;
+    /* A NUL byte (%00) ends the value: every consumer, the engine
+     * included, takes C strings. */
+    const char *nul = data ? memchr(data, '\0', size) : NULL;
+    if (kv->ended || !data)
+        return 0;
+    if (nul) {
+        size = (size_t)(nul - data);
+        kv->ended = 1;
     }
+    char *v = realloc(kv->value, kv->len + size + 1);
+    if (!v)
+        return -1;
+    memcpy(v + kv->len, data, size);
+    kv->len += size;
+    v[kv->len] = '\0';
+    kv->value = v;
     return 0;
 }
 
@@ -210,6 +186,13 @@ static const char style[] =
     "vertical-align:top}"
     "th{background:#eef1f5}"
     ".err{color:#a00}.muted{color:#667}"
+    ".badge{display:inline-block;padding:0 .5em;border-radius:.7em;"
+    "font-size:13px;background:#e4e7eb;color:#333}"
+    ".s-todo{background:#e4e7eb}.s-in_progress{background:#d6e4ff}"
+    ".s-review{background:#fff1c2}.s-done,.s-completed{background:#d3f2dc}"
+    ".s-active{background:#d6e4ff}.s-planning{background:#efe3ff}"
+    ".s-on_hold{background:#ffe0cc}.p-high{background:#ffd6d6}"
+    ".p-medium{background:#fff1c2}.p-low{background:#e4e7eb}"
     ".box{background:#fff;border:1px solid #dde;padding:.8em 1.2em;"
     "margin-bottom:1.2em}"
     "label{display:block;margin-top:.6em;font-weight:600}"

@@ -63,9 +63,26 @@ static void usage(FILE *out)
 
 /* What accumulates across the calls MHD makes for one request. */
 struct conn {
-    struct buf body;
-    int too_big;
+    struct MHD_PostProcessor *pp; /* POST: decodes the body into form */
+    struct formdata form;
+    size_t body_len;
+    int too_big, bad_type, oom;
 };
+
+static enum MHD_Result on_field(void *cls, enum MHD_ValueKind kind,
+                                const char *key, const char *filename,
+                                const char *content_type,
+                                const char *transfer_encoding,
+                                const char *data, uint64_t off, size_t size)
+{
+    (void)kind, (void)filename, (void)content_type, (void)transfer_encoding;
+    struct conn *st = cls;
+    if (form_append(&st->form, key, data, off, size)) {
+        st->oom = 1;
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
 
 static const char *query_arg(void *ctx, const char *name)
 {
@@ -207,16 +224,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                        "A form may send at most 64 KiB.");
             return send_page(c, app, &r);
         }
+        /* NULL for a body that is not a form (no or another
+         * Content-Type): refused below with 415. */
+        if (post && !(st->pp = MHD_create_post_processor(c, 4096, on_field,
+                                                          st)))
+            st->bad_type = 1;
         return MHD_YES;
     }
     if (*upload_data_size) {
         /* A chunked body has no declared length: count as it comes. */
-        if (st->body.len + *upload_data_size > BZT_MAX_BODY)
+        st->body_len += *upload_data_size;
+        if (st->body_len > BZT_MAX_BODY)
             st->too_big = 1;
-        else
-            buf_add(&st->body, upload_data, *upload_data_size);
+        else if (st->pp && !st->oom)
+            MHD_post_process(st->pp, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
+    }
+    if (st->pp) {
+        /* The last field is complete only once the processor is gone. */
+        MHD_destroy_post_processor(st->pp);
+        st->pp = NULL;
     }
 
     if (st->too_big) {
@@ -228,16 +256,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
         error_page(&r, app, 405, "Method not allowed",
                    "Only GET and POST are served.");
+    } else if (post && st->bad_type && st->body_len) {
+        error_page(&r, app, 415, "Unsupported form encoding",
+                   "Forms are sent as application/x-www-form-urlencoded or "
+                   "multipart/form-data.");
+    } else if (st->oom) {
+        error_page(&r, app, 500, "Out of memory", "Please try again.");
     } else {
-        struct formdata form = {0};
-        if (post && form_parse(st->body.p ? st->body.p : "", st->body.len,
-                               &form)) {
-            error_page(&r, app, 500, "Out of memory", "Please try again.");
-        } else {
-            struct req q = {method, url, &form, query_arg, c};
-            route(app, &q, &r);
-        }
-        form_free(&form);
+        struct req q = {method, url, &st->form, query_arg, c};
+        route(app, &q, &r);
     }
     enum MHD_Result ret = send_page(c, app, &r);
     buf_free(&r.body);
@@ -250,7 +277,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)cls, (void)c, (void)toe;
     struct conn *st = *con_cls;
     if (st) {
-        buf_free(&st->body);
+        if (st->pp)
+            MHD_destroy_post_processor(st->pp);
+        form_free(&st->form);
         free(st);
         *con_cls = NULL;
     }

@@ -80,6 +80,25 @@ static bz_joins *owner_join(void)
     return j;
 }
 
+/* A status (kind "s") or priority ("p") as a coloured badge; the class
+ * comes from the value only when it is a plain word, so stored text can
+ * never smuggle markup into the attribute. */
+static void badge(struct buf *b, const char *kind, const char *v)
+{
+    size_t n = strspn(v, "abcdefghijklmnopqrstuvwxyz_");
+    if (!*v)
+        return;
+    out(b, "<span class=\"badge %s-%s\">%s</span>", kind,
+        n == strlen(v) ? v : "other", v);
+}
+
+/* " · Due DATE", or nothing when there is no due date. */
+static void due(struct buf *b, const char *date)
+{
+    if (*date)
+        out(b, " &middot; Due %s", date);
+}
+
 static void project_table(struct buf *b, const bz_rows *rs)
 {
     out(b, "<table><tr><th>#</th><th>Project</th><th>Owner</th>"
@@ -87,9 +106,10 @@ static void project_table(struct buf *b, const bz_rows *rs)
     for (size_t i = 0; i < bz_rows_len(rs); i++) {
         const bz_row *p = bz_rows_at(rs, i);
         out(b, "<tr><td>%D</td><td><a href=\"/projects/%D\">%s</a></td>"
-            "<td>%s</td><td>%s</td><td>%s</td></tr>\n", bz_row_id(p),
-            bz_row_id(p), str(p, "name"), str(joined(p, "owner"), "username"),
-            str(p, "status"), str(p, "due_date"));
+            "<td>%s</td><td>", bz_row_id(p), bz_row_id(p), str(p, "name"),
+            str(joined(p, "owner"), "username"));
+        badge(b, "s", str(p, "status"));
+        out(b, "</td><td>%s</td></tr>\n", str(p, "due_date"));
     }
     if (!bz_rows_len(rs))
         out(b, "<tr><td colspan=\"5\" class=\"muted\">none</td></tr>\n");
@@ -106,11 +126,14 @@ static void task_table(struct buf *b, const bz_row *const *v, size_t n)
         const bz_row *t = v[i];
         const bz_row *p = joined(t, "project");
         out(b, "<tr><td>%D</td><td><a href=\"/tasks/%D\">%s</a></td>"
-            "<td><a href=\"/projects/%D\">%s</a></td><td>%s</td><td>%s</td>"
-            "<td>%s</td><td>%s</td></tr>\n", bz_row_id(t), bz_row_id(t),
-            str(t, "title"), field_int(t, "project_id"), str(p, "name"),
-            str(joined(t, "assignee"), "username"), str(t, "status"),
-            str(t, "priority"), str(t, "due_date"));
+            "<td><a href=\"/projects/%D\">%s</a></td><td>%s</td><td>",
+            bz_row_id(t), bz_row_id(t), str(t, "title"),
+            field_int(t, "project_id"), str(p, "name"),
+            str(joined(t, "assignee"), "username"));
+        badge(b, "s", str(t, "status"));
+        out(b, "</td><td>");
+        badge(b, "p", str(t, "priority"));
+        out(b, "</td><td>%s</td></tr>\n", str(t, "due_date"));
     }
     if (!n)
         out(b, "<tr><td colspan=\"7\" class=\"muted\">none</td></tr>\n");
@@ -198,12 +221,14 @@ void page_project(struct app *app, int64_t id, struct resp *r)
         struct buf *b = &r->body;
         page_begin(b, str(p, "name"));
         out(b, "<div class=\"box\"><p>%s</p><p>Owner: <b>%s</b> &middot; "
-            "Status: <b>%s</b> &middot; Created %s &middot; Due %s</p>"
-            "<p><a href=\"/projects/%D/edit\">Edit</a> | <a href=\"/tasks/"
-            "new?project_id=%D\">New task</a></p></div>\n<h2>Tasks</h2>\n",
-            str(p, "description"), str(joined(p, "owner"), "username"),
-            str(p, "status"), str(p, "created_date"), str(p, "due_date"),
-            id, id);
+            "Status: ", str(p, "description"),
+            str(joined(p, "owner"), "username"));
+        badge(b, "s", str(p, "status"));
+        out(b, " &middot; Created %s", str(p, "created_date"));
+        due(b, str(p, "due_date"));
+        out(b, "</p><p><a href=\"/projects/%D/edit\">Edit</a> | <a href=\""
+            "/tasks/new?project_id=%D\">New task</a></p></div>\n"
+            "<h2>Tasks</h2>\n", id, id);
         int ti = bz_row_find(p, "tasks");
         const bz_rows *ts = ti >= 0 && bz_row_type(p, (size_t)ti) == BZ_T_ROWS
                                 ? bz_row_rows(p, (size_t)ti) : NULL;
@@ -272,17 +297,23 @@ void page_task(struct app *app, int64_t id, struct resp *r)
         struct buf *b = &r->body;
         char h[24];
         page_begin(b, str(t, "title"));
+        const char *assignee = str(joined(t, "assignee"), "username");
+        const char *est = field_text(t, "estimated_hours", h, sizeof h);
         out(b, "<div class=\"box\"><p>%s</p><p>Project: <a href=\"/projects/"
-            "%D\">%s</a> &middot; Assignee: <b>%s</b> &middot; Status: <b>%s"
-            "</b> &middot; Priority: <b>%s</b> &middot; Created %s &middot; "
-            "Due %s &middot; Estimate %s h</p><p><a href=\"/tasks/%D/edit\">"
-            "Edit</a> | <a href=\"/comments/new?task_id=%D\">Add a comment"
-            "</a></p></div>\n<h2>Comments</h2>\n",
+            "%D\">%s</a> &middot; Assignee: <b>%s</b> &middot; Status: ",
             str(t, "description"), field_int(t, "project_id"),
             str(joined(t, "project"), "name"),
-            str(joined(t, "assignee"), "username"), str(t, "status"),
-            str(t, "priority"), str(t, "created_date"), str(t, "due_date"),
-            field_text(t, "estimated_hours", h, sizeof h), id, id);
+            *assignee ? assignee : "nobody");
+        badge(b, "s", str(t, "status"));
+        out(b, " &middot; Priority: ");
+        badge(b, "p", str(t, "priority"));
+        out(b, " &middot; Created %s", str(t, "created_date"));
+        due(b, str(t, "due_date"));
+        if (*est)
+            out(b, " &middot; Estimate %s h", est);
+        out(b, "</p><p><a href=\"/tasks/%D/edit\">Edit</a> | <a href=\""
+            "/comments/new?task_id=%D\">Add a comment</a></p></div>\n"
+            "<h2>Comments</h2>\n", id, id);
         for (size_t i = 0; i < bz_rows_len(cs); i++) {
             const bz_row *cm = bz_rows_at(cs, i);
             out(b, "<div class=\"box\"><b>%s</b> <span class=\"muted\">on %s"

@@ -11,7 +11,7 @@
 set -eu
 PKGS="cmake make gcc g++ pkg-config libgtest-dev liburcu-dev libjemalloc-dev
       libjansson-dev libunistring-dev libsqlite3-dev libcsv-dev
-      libmicrohttpd-dev libcurl4-openssl-dev"
+      libmicrohttpd-dev libcurl4-openssl-dev libjs-chart.js"
 for arg in "$@"; do
     case "$arg" in
     --tests) PKGS="$PKGS sqlite3 postgresql chromium python3-pytest mandoc

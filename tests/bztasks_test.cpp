@@ -583,6 +583,57 @@ TEST(BztasksLoad, EightClientsTenThousandRequests)
 }
 
 /* What a browser renders: Chromium headless, when installed. */
+/* /stats: numbers with units, live charts fed by /stats.json (Chart.js
+ * from Debian, allowed by the page's CSP), and a handful of requests is
+ * enough for the hits to show: a worker's lookups reach the segment when
+ * each call returns, not per 256. */
+TEST(Bztasks, StatsShowUnitsChartsAndLightUse)
+{
+    Server s(1);
+    ASSERT_NE(s.port(), 0) << s.log();
+    for (int i = 0; i < 3; i++)
+        ASSERT_EQ(s.get("/tasks/1").status, 200);
+    Reply j = s.get("/stats.json");
+    ASSERT_EQ(j.status, 200) << j.body;
+    std::string err;
+    Json doc = json_parse(j.body, &err);
+    ASSERT_TRUE(doc) << err << j.body;
+    json_t *hits = json_object_get(doc.get(), "hits");
+    ASSERT_TRUE(json_is_integer(hits)) << j.body;
+    EXPECT_GT(json_integer_value(hits), 0) << "three pages, no hits: " << j.body;
+    for (const char *k : {"time_ms", "misses", "lock_acquisitions",
+                          "lock_wait_ns", "outside"})
+        EXPECT_TRUE(json_is_integer(json_object_get(doc.get(), k))) << k;
+    Reply p = s.get("/stats");
+    ASSERT_EQ(p.status, 200);
+    for (const char *want : {"<canvas id=\"chart-ratio\"", "chart-lookups",
+                             "chart-wait", "chart-outside",
+                             "<script src=\"/stats.js\"></script>",
+                             " lookups</td>", " pages</td>", "KiB", " reads</td>"})
+        EXPECT_TRUE(contains(p.body, want)) << want;
+    /* Outside the tables whose headers carry the unit, no bare number. */
+    auto section = [&](const char *from, const char *to) {
+        size_t a = p.body.find(from), b = p.body.find(to);
+        return a == std::string::npos || b == std::string::npos
+                   ? std::string("missing ") + from : p.body.substr(a, b - a);
+    };
+    for (const std::string &sec : {section("<h2>Segment", "<h2>Files"),
+                                   section("<h2>Locks", "<h2>Processes")}) {
+        EXPECT_NE(0u, sec.find("missing")) << sec;
+        EXPECT_FALSE(std::regex_search(sec, std::regex("<td>[0-9,]+</td>")))
+            << "a bare number without its unit:\n" << sec;
+    }
+    Reply js = s.get("/stats.js");
+    EXPECT_EQ(js.status, 200);
+    EXPECT_TRUE(contains(js.body, "fetch('/stats.json'"));
+    if (access("/usr/share/javascript/chart.js/chart.min.js", R_OK) == 0) {
+        Reply c = s.get("/javascript/chart.js/chart.min.js");
+        EXPECT_EQ(c.status, 200);
+        EXPECT_GT(c.body.size(), 10000u);
+    }
+    EXPECT_TRUE(s.stop()) << s.log();
+}
+
 TEST(BztasksBrowser, ChromiumRendersDashboardAndSearch)
 {
     const char *chromium = nullptr;
@@ -615,6 +666,22 @@ TEST(BztasksBrowser, ChromiumRendersDashboardAndSearch)
     EXPECT_TRUE(contains(d, "Redesign landing page"));
     EXPECT_TRUE(contains(d, "How this query ran"));
     EXPECT_TRUE(std::regex_search(d, std::regex("id=\"pid\">[0-9]+<")));
+
+    /* /stats: the script ran, polled and drew (the status line counts the
+     * seconds of history it holds), all within the page's CSP. */
+    if (access("/usr/share/javascript/chart.js/chart.min.js", R_OK) == 0) {
+        ASSERT_EQ(run("--virtual-time-budget=4000 --dump-dom " + s.url("/stats"),
+                      dom), 0);
+        d = read_file(dom);
+        EXPECT_TRUE(std::regex_search(d, std::regex("live: [1-9][0-9]* s of history")))
+            << d.substr(0, 800);
+        std::string shot = std::string(BZ_TEST_OUTPUT_DIR) + "/bztasks-stats.png";
+        unlink(shot.c_str());
+        ASSERT_EQ(run("--virtual-time-budget=4000 --screenshot=" + shot +
+                      " --window-size=1200,1400 " + s.url("/stats"),
+                      s.tmp().file("shot.out")), 0);
+        EXPECT_GT(file_size(shot), 10000) << shot;
+    }
 
     std::string png = std::string(BZ_TEST_OUTPUT_DIR) + "/bztasks-dashboard.png";
     unlink(png.c_str());

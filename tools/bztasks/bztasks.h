@@ -82,6 +82,7 @@ struct req {
 /* A response: a status, a page, or a redirect (status 303). */
 struct resp {
     int status;
+    const char *content_type; /* NULL: an HTML page */
     struct buf body;
     char location[128];
 };
@@ -112,6 +113,8 @@ void page_task(struct app *app, int64_t id, struct resp *r);
 void page_users(struct app *app, const struct req *q, struct resp *r);
 void page_search(struct app *app, const struct req *q, struct resp *r);
 void page_stats(struct app *app, struct resp *r);
+void page_stats_json(struct app *app, struct resp *r);
+extern const char bzt_stats_js[];
 /* /TABLE/new (id 0) and /TABLE/ID/edit, GET and POST. */
 void page_form(struct app *app, const char *table, int64_t id,
                const struct req *q, struct resp *r);

@@ -186,6 +186,8 @@ static const char style[] =
     "vertical-align:top}"
     "th{background:#eef1f5}"
     ".err{color:#a00}.muted{color:#667}"
+    ".charts{display:flex;flex-wrap:wrap;gap:.8em;margin-bottom:1em}"
+    ".charts canvas{background:#fff;border:1px solid #dde}"
     ".badge{display:inline-block;padding:0 .5em;border-radius:.7em;"
     "font-size:13px;background:#e4e7eb;color:#333}"
     ".s-todo{background:#e4e7eb}.s-in_progress{background:#d6e4ff}"

@@ -104,8 +104,36 @@ static int64_t parse_id(const char *s, size_t n)
     return v;
 }
 
+/* Debian's libjs-chart.js puts Chart.js here (/usr/share/javascript is
+ * where Debian's web packages keep their scripts). */
+#define BZT_CHARTJS "/usr/share/javascript/chart.js/chart.min.js"
+
+static void static_text(struct resp *r, const char *text, const char *type)
+{
+    buf_add(&r->body, text, strlen(text));
+    r->content_type = type;
+}
+
+/* A file this program names (never a path from the request). */
+static void static_file(struct app *app, struct resp *r, const char *path,
+                        const char *type)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        error_page(r, app, 404, "Not found", "Chart.js is not installed "
+                   "(Debian: apt-get install libjs-chart.js).");
+        return;
+    }
+    char chunk[16384];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        buf_add(&r->body, chunk, n);
+    fclose(f);
+    r->content_type = type;
+}
+
 /* Routes: /, /projects, /projects/ID, /tasks, /tasks/ID, /users, /search,
- * /stats, and /TABLE/new, /TABLE/ID/edit for the four tables.  Only the
+ * /stats (with /stats.json, /stats.js and Debian's Chart.js), and /TABLE/new, /TABLE/ID/edit for the four tables.  Only the
  * forms accept POST: every other page is read-only. */
 static void route(struct app *app, const struct req *q, struct resp *r)
 {
@@ -148,6 +176,14 @@ static void route(struct app *app, const struct req *q, struct resp *r)
         page_search(app, q, r);
     else if (nseg == 1 && strcmp(seg[0], "stats") == 0)
         page_stats(app, r);
+    else if (nseg == 1 && strcmp(seg[0], "stats.json") == 0)
+        page_stats_json(app, r);
+    else if (nseg == 1 && strcmp(seg[0], "stats.js") == 0)
+        static_text(r, bzt_stats_js, "text/javascript");
+    else if (nseg == 3 && strcmp(seg[0], "javascript") == 0 &&
+             strcmp(seg[1], "chart.js") == 0 &&
+             strcmp(seg[2], "chart.min.js") == 0)
+        static_file(app, r, BZT_CHARTJS, "text/javascript");
     else if (t && nseg == 1 && strcmp(t, "projects") == 0)
         page_projects(app, q, r);
     else if (t && nseg == 1 && strcmp(t, "tasks") == 0)
@@ -185,13 +221,17 @@ static enum MHD_Result send_page(struct MHD_Connection *c,
         return MHD_NO;
     char pid[24];
     snprintf(pid, sizeof pid, "%d", (int)app->pid);
-    MHD_add_response_header(res, "Content-Type", "text/html; charset=utf-8");
+    MHD_add_response_header(res, "Content-Type", r->content_type
+                                ? r->content_type : "text/html; charset=utf-8");
     MHD_add_response_header(res, "X-Bztasks-Worker", pid);
     MHD_add_response_header(res, "Cache-Control", "no-store");
     MHD_add_response_header(res, "X-Content-Type-Options", "nosniff");
-    /* Defence in depth behind the escaping: no script may run at all. */
+    /* Defence in depth behind the escaping: no inline script may run, only
+     * the two files /stats loads from this server (its script and
+     * Debian's Chart.js), which fetch /stats.json and nothing else. */
     MHD_add_response_header(res, "Content-Security-Policy",
                             "default-src 'none'; style-src 'unsafe-inline'"
+                            "; script-src 'self'; connect-src 'self'"
                             "; form-action 'self'; frame-ancestors 'none'");
     if (r->status == 303)
         MHD_add_response_header(res, "Location", r->location);

@@ -515,6 +515,131 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* Numbers with their units, for people: 1,234,567 / 12.3 KiB / 4.5 ms. */
+static const char *count(char *buf, size_t len, uint64_t v)
+{
+    char d[32];
+    int n = snprintf(d, sizeof d, "%" PRIu64, v), o = 0;
+    for (int i = 0; i < n && (size_t)o + 2 < len; i++) {
+        if (i && (n - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = d[i];
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+static const char *bytes(char *buf, size_t len, uint64_t v)
+{
+    if (v < 1024)
+        snprintf(buf, len, "%" PRIu64 " B", v);
+    else if (v < 1024 * 1024)
+        snprintf(buf, len, "%.1f KiB", (double)v / 1024);
+    else
+        snprintf(buf, len, "%.1f MiB", (double)v / (1024 * 1024));
+    return buf;
+}
+
+static const char *nanos(char *buf, size_t len, uint64_t ns)
+{
+    if (ns < 1000)
+        snprintf(buf, len, "%" PRIu64 " ns", ns);
+    else if (ns < 1000000)
+        snprintf(buf, len, "%.1f \xc2\xb5s", (double)ns / 1e3);
+    else if (ns < 1000000000)
+        snprintf(buf, len, "%.1f ms", (double)ns / 1e6);
+    else
+        snprintf(buf, len, "%.2f s", (double)ns / 1e9);
+    return buf;
+}
+
+/* /stats.json: the cumulative counters the page's charts difference into
+ * rates, with the moment they were read. */
+void page_stats_json(struct app *app, struct resp *r)
+{
+    bz_stats *s = NULL;
+    int rc = bz_stats_read(app->dir, &s);
+    struct buf *b = &r->body;
+    r->content_type = "application/json";
+    if (rc) {
+        r->status = 503;
+        out(b, "{\"error\":\"no statistics\"}\n");
+        return;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    out(b, "{\"time_ms\":%U,\"hits\":%U,\"misses\":%U,\"page_reads\":%U,"
+        "\"page_writes\":%U,\"outside\":%U,\"lock_acquisitions\":%U,"
+        "\"lock_contended\":%U,\"lock_wait_ns\":%U,\"reads_retried\":%U,"
+        "\"frames_used\":%U,\"frames\":%U}\n",
+        (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000,
+        bz_stats_counter(s, BZ_STAT_HITS), bz_stats_counter(s, BZ_STAT_MISSES),
+        bz_stats_counter(s, BZ_STAT_PAGE_READS),
+        bz_stats_counter(s, BZ_STAT_PAGE_WRITES),
+        bz_stats_counter(s, BZ_STAT_OUTSIDE),
+        bz_stats_lock(s, BZ_LSTAT_ACQUISITIONS),
+        bz_stats_lock(s, BZ_LSTAT_CONTENDED),
+        bz_stats_lock(s, BZ_LSTAT_WAIT_NS),
+        bz_stats_lock(s, BZ_LSTAT_READ_RETRIES), bz_stats_frames_used(s),
+        bz_stats_frames(s));
+    bz_stats_free(s);
+}
+
+/* The script of /stats (served as /stats.js: the pages' Content Security
+ * Policy allows scripts from this server only, none inline).  It polls
+ * /stats.json every second and keeps the last two minutes, so the charts
+ * move without a reload; Chart.js comes from Debian's libjs-chart.js. */
+const char bzt_stats_js[] =
+    "'use strict';\n"
+    "const keep = 120, samples = [];\n"
+    "const specs = [\n"
+    "  ['chart-ratio', 'hit ratio (%)', (a, b) => {\n"
+    "     const h = b.hits - a.hits, m = b.misses - a.misses;\n"
+    "     return h + m ? 100 * h / (h + m) : null; }],\n"
+    "  ['chart-lookups', 'page lookups per second',\n"
+    "   (a, b, dt) => (b.hits + b.misses - a.hits - a.misses) / dt],\n"
+    "  ['chart-writes', 'writes (lock acquisitions) per second',\n"
+    "   (a, b, dt) => (b.lock_acquisitions - a.lock_acquisitions) / dt],\n"
+    "  ['chart-wait', 'lock wait (ms per second)',\n"
+    "   (a, b, dt) => (b.lock_wait_ns - a.lock_wait_ns) / 1e6 / dt],\n"
+    "  ['chart-outside', 'outside changes seen per second',\n"
+    "   (a, b, dt) => (b.outside - a.outside) / dt],\n"
+    "];\n"
+    "const charts = specs.map(([id, label]) => new Chart(\n"
+    "  document.getElementById(id), {type: 'line',\n"
+    "  data: {labels: [], datasets: [{label, data: [], borderColor: '#2d3e50',\n"
+    "         pointRadius: 0, tension: 0.2}]},\n"
+    "  options: {animation: false, responsive: false,\n"
+    "            scales: {x: {title: {display: true, text: 'seconds ago'}},\n"
+    "                     y: {beginAtZero: true,\n"
+    "                         title: {display: true, text: label}}}}}));\n"
+    "function redraw() {\n"
+    "  const last = samples[samples.length - 1];\n"
+    "  specs.forEach(([, , f], k) => {\n"
+    "    const c = charts[k];\n"
+    "    c.data.labels = []; c.data.datasets[0].data = [];\n"
+    "    for (let i = 1; i < samples.length; i++) {\n"
+    "      const a = samples[i - 1], b = samples[i];\n"
+    "      const dt = (b.time_ms - a.time_ms) / 1000;\n"
+    "      if (dt <= 0) continue;\n"
+    "      c.data.labels.push(((last.time_ms - b.time_ms) / 1000).toFixed(0));\n"
+    "      c.data.datasets[0].data.push(f(a, b, dt));\n"
+    "    }\n"
+    "    c.update();\n"
+    "  });\n"
+    "  document.getElementById('live').textContent =\n"
+    "    'live: ' + (samples.length - 1) + ' s of history';\n"
+    "}\n"
+    "async function poll() {\n"
+    "  try {\n"
+    "    const r = await fetch('/stats.json', {cache: 'no-store'});\n"
+    "    if (r.ok) { samples.push(await r.json());\n"
+    "      if (samples.length > keep + 1) samples.shift(); redraw(); }\n"
+    "  } catch (e) { document.getElementById('live').textContent =\n"
+    "                  'live: server not answering'; }\n"
+    "}\n"
+    "poll(); setInterval(poll, 1000);\n";
+
 void page_stats(struct app *app, struct resp *r)
 {
     bz_stats *s = NULL;
@@ -524,39 +649,60 @@ void page_stats(struct app *app, struct resp *r)
         return;
     }
     struct buf *b = &r->body;
-    char a[64], c2[64];
+    char a[64], c2[64], c3[64], c4[64], c5[64], c6[64];
     page_begin(b, "Stats");
+    /* The charts need scripts; without them the tables below still say
+     * everything, as of the moment the page was served. */
+    out(b, "<p class=\"muted\" id=\"live\">live charts need JavaScript; "
+        "the tables are as of this page's loading</p>\n<div class=\"charts\">"
+        "<canvas id=\"chart-ratio\" width=\"520\" height=\"220\"></canvas>"
+        "<canvas id=\"chart-lookups\" width=\"520\" height=\"220\"></canvas>"
+        "<canvas id=\"chart-writes\" width=\"520\" height=\"220\"></canvas>"
+        "<canvas id=\"chart-wait\" width=\"520\" height=\"220\"></canvas>"
+        "<canvas id=\"chart-outside\" width=\"520\" height=\"220\"></canvas>"
+        "</div>\n<script src=\"/javascript/chart.js/chart.min.js\"></script>"
+        "<script src=\"/stats.js\"></script>\n");
     uint64_t frames = bz_stats_frames(s), used = bz_stats_frames_used(s);
     uint64_t hits = bz_stats_counter(s, BZ_STAT_HITS);
     uint64_t misses = bz_stats_counter(s, BZ_STAT_MISSES);
     out(b, "<h2>Segment</h2><table>\n<tr><th>name</th><td>%s</td></tr>\n"
-        "<tr><th>size</th><td>%U bytes, page size %U B</td></tr>\n"
-        "<tr><th>frames</th><td>%U of %U used</td></tr>\n"
+        "<tr><th>size</th><td>%s, pages of %s</td></tr>\n"
+        "<tr><th>frames</th><td>%s of %s pages in use</td></tr>\n"
         "<tr><th>created</th><td>%s</td></tr>\n<tr><th>recoveries</th><td>"
-        "%U (writers found dead mid-operation)</td></tr></table>\n",
-        bz_stats_segment_name(s), bz_stats_segment_size(s),
-        bz_stats_page_size(s), used, frames,
-        when(a, sizeof a, bz_stats_created_at(s)), bz_stats_recoveries(s));
-    out(b, "<h2>Cache</h2><table>\n<tr><th>hits</th><td>%U</td><th>misses"
-        "</th><td>%U</td><th>hit ratio</th><td id=\"ratio\">%s</td></tr>\n"
-        "<tr><th>evictions</th><td>%U</td><th>page reads</th><td>%U</td>"
-        "<th>page writes</th><td>%U</td></tr>\n<tr><th>bytes read</th><td>"
-        "%U</td><th>bytes written</th><td>%U</td><th>drops</th><td>%U</td>"
-        "</tr></table>\n", hits, misses, ratio(a, sizeof a, hits, misses),
-        bz_stats_counter(s, BZ_STAT_EVICTIONS),
-        bz_stats_counter(s, BZ_STAT_PAGE_READS),
-        bz_stats_counter(s, BZ_STAT_PAGE_WRITES),
-        bz_stats_counter(s, BZ_STAT_BYTES_READ),
-        bz_stats_counter(s, BZ_STAT_BYTES_WRITTEN),
-        bz_stats_counter(s, BZ_STAT_DROPS));
+        "%s (writers found dead mid-operation)</td></tr></table>\n",
+        bz_stats_segment_name(s), bytes(c2, sizeof c2, bz_stats_segment_size(s)),
+        bytes(c3, sizeof c3, bz_stats_page_size(s)), count(c4, sizeof c4, used),
+        count(c5, sizeof c5, frames),
+        when(a, sizeof a, bz_stats_created_at(s)),
+        count(c6, sizeof c6, bz_stats_recoveries(s)));
+    out(b, "<h2>Cache</h2><table>\n<tr><th>hits</th><td>%s lookups</td>",
+        count(c2, sizeof c2, hits));
+    out(b, "<th>misses</th><td>%s lookups</td><th>hit ratio</th>"
+        "<td id=\"ratio\">%s</td></tr>\n", count(c3, sizeof c3, misses),
+        ratio(a, sizeof a, hits, misses));
+    out(b, "<tr><th>evictions</th><td>%s pages</td>",
+        count(c2, sizeof c2, bz_stats_counter(s, BZ_STAT_EVICTIONS)));
+    out(b, "<th>page reads</th><td>%s pages</td>",
+        count(c2, sizeof c2, bz_stats_counter(s, BZ_STAT_PAGE_READS)));
+    out(b, "<th>page writes</th><td>%s writes</td></tr>\n",
+        count(c2, sizeof c2, bz_stats_counter(s, BZ_STAT_PAGE_WRITES)));
+    out(b, "<tr><th>read from files</th><td>%s</td>",
+        bytes(c2, sizeof c2, bz_stats_counter(s, BZ_STAT_BYTES_READ)));
+    out(b, "<th>written to files</th><td>%s</td>",
+        bytes(c2, sizeof c2, bz_stats_counter(s, BZ_STAT_BYTES_WRITTEN)));
+    out(b, "<th>outside changes seen</th><td>%s changes, %s drops</td></tr>"
+        "</table>\n",
+        count(c2, sizeof c2, bz_stats_counter(s, BZ_STAT_OUTSIDE)),
+        count(c3, sizeof c3, bz_stats_counter(s, BZ_STAT_DROPS)));
 
     /* Files sorted by name group a table's files together, as in bzstat. */
     size_t nf = bz_stats_nfiles(s);
     const char **names = malloc((nf ? nf : 1) * sizeof *names);
     size_t *idx = malloc((nf ? nf : 1) * sizeof *idx);
-    out(b, "<h2>Files</h2><table><tr><th>table</th><th>file</th><th>hits"
-        "</th><th>misses</th><th>ratio</th><th>evictions</th><th>frames</th>"
-        "<th>reads</th><th>writes</th><th>size</th></tr>\n");
+    out(b, "<h2>Files</h2><table><tr><th>table</th><th>file</th><th>hits "
+        "(lookups)</th><th>misses (lookups)</th><th>hit ratio</th><th>"
+        "evictions (pages)</th><th>cached (pages)</th><th>reads (pages)</th>"
+        "<th>writes</th><th>size (bytes)</th></tr>\n");
     if (names && idx) {
         for (size_t i = 0; i < nf; i++)
             names[i] = bz_stats_file_name(s, i);
@@ -587,27 +733,36 @@ void page_stats(struct app *app, struct resp *r)
 
     uint64_t acq = bz_stats_lock(s, BZ_LSTAT_ACQUISITIONS);
     uint64_t cont = bz_stats_lock(s, BZ_LSTAT_CONTENDED);
-    out(b, "<h2>Locks</h2><table>\n<tr><th>acquisitions</th><td>%U</td>"
-        "<th>contended</th><td>%U</td></tr>\n<tr><th>wait total</th><td>%U "
-        "ns</td><th>wait max</th><td>%U ns</td></tr>\n<tr><th>hold total"
-        "</th><td>%U ns</td><th>holder pid</th><td>%U</td></tr>\n<tr><th>"
-        "reads retried</th><td>%U</td><th>reads under the lock</th><td>%U"
-        "</td></tr>\n<tr><th>owner-dead recoveries</th><td>%U</td><th>"
-        "</th><td></td></tr></table>\n", acq, cont,
-        bz_stats_lock(s, BZ_LSTAT_WAIT_NS),
-        bz_stats_lock(s, BZ_LSTAT_WAIT_MAX_NS),
-        bz_stats_lock(s, BZ_LSTAT_HOLD_NS),
-        bz_stats_lock(s, BZ_LSTAT_HOLDER_PID),
-        bz_stats_lock(s, BZ_LSTAT_READ_RETRIES),
-        bz_stats_lock(s, BZ_LSTAT_READS_LOCKED),
-        bz_stats_lock(s, BZ_LSTAT_OWNER_DEAD));
+    out(b, "<h2>Locks</h2><table>\n<tr><th>acquisitions</th><td>%s times</td>",
+        count(c2, sizeof c2, acq));
+    out(b, "<th>contended</th><td>%s times (%s)</td></tr>\n",
+        count(c2, sizeof c2, cont), ratio(c3, sizeof c3, cont, acq - cont));
+    out(b, "<tr><th>waited in all</th><td>%s</td>",
+        nanos(c2, sizeof c2, bz_stats_lock(s, BZ_LSTAT_WAIT_NS)));
+    out(b, "<th>longest wait</th><td>%s</td></tr>\n",
+        nanos(c2, sizeof c2, bz_stats_lock(s, BZ_LSTAT_WAIT_MAX_NS)));
+    out(b, "<tr><th>held in all</th><td>%s</td>",
+        nanos(c2, sizeof c2, bz_stats_lock(s, BZ_LSTAT_HOLD_NS)));
+    uint64_t holder = bz_stats_lock(s, BZ_LSTAT_HOLDER_PID);
+    if (holder)
+        out(b, "<th>held now by</th><td>pid %U</td></tr>\n", holder);
+    else
+        out(b, "<th>held now by</th><td>nobody</td></tr>\n");
+    out(b, "<tr><th>reads retried</th><td>%s reads</td>",
+        count(c2, sizeof c2, bz_stats_lock(s, BZ_LSTAT_READ_RETRIES)));
+    out(b, "<th>reads under the lock</th><td>%s reads</td></tr>\n",
+        count(c2, sizeof c2, bz_stats_lock(s, BZ_LSTAT_READS_LOCKED)));
+    out(b, "<tr><th>owner-dead recoveries</th><td>%s holders</td><th></th>"
+        "<td></td>"
+        "</tr></table>\n",
+        count(c2, sizeof c2, bz_stats_lock(s, BZ_LSTAT_OWNER_DEAD)));
     if (cont) {
-        out(b, "<p>Waits:");
+        out(b, "<p>Waits (how many took):");
         size_t nb = bz_stats_wait_buckets(s);
         for (size_t i = 0; i < nb; i++) {
             uint64_t n = bz_stats_wait_hist(s, i);
             if (n)
-                out(b, " %R%U us: %U;", i + 1 == nb ? "&ge;" : "&lt;",
+                out(b, " %R%U &micro;s: %U;", i + 1 == nb ? "&ge;" : "&lt;",
                     (uint64_t)1 << (i + 1 == nb ? i - 1 : i), n);
         }
         out(b, "</p>\n");

@@ -426,7 +426,8 @@ static int dump_one(const char *dir, const struct layout *l, FILE *out)
     }
     /* What no row refers to, in file order: erased runs and the rest. */
     if (ok && l->has_text && !b[F_TEXT].missing) {
-        qsort(spans, nspans, sizeof *spans, cmp_span);
+        if (nspans)
+            qsort(spans, nspans, sizeof *spans, cmp_span);
         size_t at = 0;
         for (size_t i = 0; ok && i <= nspans; i++) {
             size_t end = i < nspans ? spans[i].off : b[F_TEXT].n;
@@ -800,30 +801,45 @@ static bool in_list(json_t *arr, const char *s)
     return false;
 }
 
+/* "bazoola load: TABLE: why"; returns -1. */
+static int terr(struct loader *L, const char *table, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int terr(struct loader *L, const char *table, const char *fmt, ...)
+{
+    char why[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    cli_error(L->prog, table, "%s", why);
+    return -1;
+}
+
 /* Every table complete: write its files. */
 static int finish_table(struct loader *L, struct tload *t)
 {
     const struct layout *l = &t->l;
     if (!t->seen)
-        return cli_error(L->prog, l->name, "the backup has no line for this "
-                         "table (truncated?)"), -1;
+        return terr(L, l->name, "the backup has no line for this "
+                         "table (truncated?)");
     for (size_t r = 0; r < t->nrows; r++)
         if (!t->row_set[r])
-            return cli_error(L->prog, l->name, "row %zu is missing from the "
-                             "backup (truncated?)", r), -1;
+            return terr(L, l->name, "row %zu is missing from the "
+                             "backup (truncated?)", r);
     /* The TEXT file is tiled exactly by rows' records and the rest. */
-    qsort(t->spans, t->nspans, sizeof *t->spans, cmp_span);
+    if (t->nspans) /* spans is NULL for a table without TEXT records */
+        qsort(t->spans, t->nspans, sizeof *t->spans, cmp_span);
     size_t at = 0;
     for (size_t i = 0; i < t->nspans; i++) {
         if (t->spans[i].off != at)
-            return cli_error(L->prog, l->name, "TEXT bytes at offset %zu are "
+            return terr(L, l->name, "TEXT bytes at offset %zu are "
                              "%s", at, t->spans[i].off < at ? "given twice"
-                                                            : "missing"), -1;
+                                                            : "missing");
         at += t->spans[i].len;
     }
     if (at != t->text_size)
-        return cli_error(L->prog, l->name, "TEXT bytes from offset %zu are "
-                         "missing", at), -1;
+        return terr(L, l->name, "TEXT bytes from offset %zu are "
+                         "missing", at);
     json_t *missing = json_object_get(t->head, "missing");
     /* The index the rows imply, unless the backup carries its bytes. */
     json_t *iraw = json_object_get(t->head, "index_raw");
@@ -837,7 +853,7 @@ static int finish_table(struct loader *L, struct tload *t)
     } else {
         json_t *s = json_object_get(t->head, "index_slots");
         if (!json_is_integer(s) || json_integer_value(s) < 0)
-            return cli_error(L->prog, l->name, "no \"index_slots\""), -1;
+            return terr(L, l->name, "no \"index_slots\"");
         size_t slots = (size_t)json_integer_value(s);
         nslots = slots * W;
         index = malloc(nslots + 1);

@@ -205,6 +205,8 @@ void report_row(FILE *f, const struct bench_result *r);
 void report_summary(FILE *f, const struct bench_result *rs, size_t n,
                     int markdown);
 int report_csv(const char *path, const struct bench_result *rs, size_t n);
+/* summary.md's first block: each target, the measured ratio, met or not. */
+void report_verdict(FILE *f, const struct bench_result *rs, size_t n);
 /* dir/plots.gp, and with gnuplot one PNG per workload in dir: 0; 1 (with
  * a note) when gnuplot is not installed; -1 when it failed. */
 int report_plots(const char *dir, const struct bench_result *rs, size_t n);

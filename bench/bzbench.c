@@ -565,8 +565,9 @@ static int write_outputs(const struct opts *o, struct results *rs, int argc,
     snprintf(path, sizeof path, "%s/summary.md", o->out);
     FILE *f = fopen(path, "w");
     if (f) {
-        fprintf(f, "Median ops/s over %d window(s) of %g s each.\n\n", o->reps,
-                o->duration);
+        report_verdict(f, rs->r, rs->n);
+        fprintf(f, "## Results\n\nMedian ops/s over %d window(s) of %g s "
+                "each.\n\n", o->reps, o->duration);
         report_summary(f, rs->r, rs->n, 1);
         fclose(f);
     } else {

@@ -153,6 +153,70 @@ void report_summary(FILE *f, const struct bench_result *rs, size_t n,
 }
 
 /* ------------------------------------------------------------------ */
+/* The verdict: each target of the brief, what this run measured, met or
+ * not.  A target whose configurations were not run says so. */
+
+struct target {
+    const char *what;
+    /* numerator and denominator: workload, engine, mode, workers
+     * (processes); the ratio must reach min. */
+    const char *wl_a, *eng_a, *mode_a;
+    int w_a;
+    const char *wl_b, *eng_b, *mode_b;
+    int w_b;
+    double min;
+};
+
+static const struct target targets[] = {
+    {"point read, shared >= 5x SQLite off (1 process)",
+     "read", "bazoola", "shared", 1, "read", "sqlite", "off", 1, 5.0},
+    {"point read, 2 processes >= 1.7x 1 process (shared)",
+     "read", "bazoola", "shared", 2, "read", "bazoola", "shared", 1, 1.7},
+    {"insert >= 2x SQLite off (1 process)",
+     "insert", "bazoola", "shared", 1, "insert", "sqlite", "off", 1, 2.0},
+    {"insert, 4 processes >= 2x SQLite off with 4",
+     "insert", "bazoola", "shared", 4, "insert", "sqlite", "off", 4, 2.0},
+    {"insert, 4 processes >= 0.7x our 1 process",
+     "insert", "bazoola", "shared", 4, "insert", "bazoola", "shared", 1, 0.7},
+    {"ISUBSTR scan >= 3x SQLite LIKE (1 process)",
+     "scan", "bazoola", "shared", 1, "scan", "sqlite", "off", 1, 3.0},
+    {"90/10 mix, 4 processes, shared >= 5x flock",
+     "mix90", "bazoola", "shared", 4, "mix90", "bazoola", "flock", 4, 5.0},
+};
+
+static const struct bench_result *
+find_proc(const struct bench_result *rs, size_t n, const char *wl,
+          const char *engine, const char *mode, int workers)
+{
+    struct col c = {engine, mode};
+    const struct bench_result *r = find(rs, n, wl, "processes", workers, &c);
+    return r && r->ok ? r : NULL;
+}
+
+void report_verdict(FILE *f, const struct bench_result *rs, size_t n)
+{
+    int met = 0, measured = 0;
+    fprintf(f, "## Verdict\n\n| target | measured | met |\n| --- | --: | :-: |"
+               "\n");
+    for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
+        const struct target *t = &targets[i];
+        const struct bench_result *a = find_proc(rs, n, t->wl_a, t->eng_a,
+                                                 t->mode_a, t->w_a);
+        const struct bench_result *b = find_proc(rs, n, t->wl_b, t->eng_b,
+                                                 t->mode_b, t->w_b);
+        if (!a || !b || b->median <= 0) {
+            fprintf(f, "| %s | not measured by this run | - |\n", t->what);
+            continue;
+        }
+        double ratio = a->median / b->median;
+        measured++;
+        met += ratio >= t->min;
+        fprintf(f, "| %s | %.0f / %.0f ops/s = %.2fx | %s |\n", t->what,
+                a->median, b->median, ratio, ratio >= t->min ? "yes" : "no");
+    }
+    fprintf(f, "\n%d of %d measured targets met.\n\n", met, measured);
+}
+
 int report_csv(const char *path, const struct bench_result *rs, size_t n)
 {
     FILE *f = fopen(path, "w");
@@ -241,8 +305,8 @@ static int write_script(const char *path, const char *dir,
     for (int wl = 0; wl < WL__COUNT; wl++) {
         const char *wn = bench_wl_names[wl];
         int series = 0;
-        char plot[4096];
-        size_t pl = 0;
+        char plot[4096], plot99[4096];
+        size_t pl = 0, pl99 = 0;
         for (size_t j = 0; j < nc; j++)
             for (int k = 0; k < KIND__COUNT; k++) {
                 const char *kn = bench_kind_names[k];
@@ -255,20 +319,28 @@ static int write_script(const char *path, const char *dir,
                         continue;
                     if (pts++ == 0)
                         fprintf(f, "$%s_%d << EOD\n", wn, series);
-                    fprintf(f, "%d %.1f\n", r->workers, r->median);
+                    fprintf(f, "%d %.1f %.2f\n", r->workers, r->median,
+                            r->p99_us);
                 }
                 if (!pts)
                     continue;
                 fprintf(f, "EOD\n");
-                if (pl < sizeof plot)
-                    pl += (size_t)snprintf(plot + pl, sizeof plot - pl,
-                                 "%s$%s_%d using 1:2 with linespoints lw 2 "
+                /* The same series twice: ops/s (column 2) and p99
+                 * latency (column 3), one plot each. */
+                for (int col = 2; col <= 3; col++) {
+                    char *dst = col == 2 ? plot : plot99;
+                    size_t *len = col == 2 ? &pl : &pl99;
+                    if (*len < sizeof plot)
+                        *len += (size_t)snprintf(dst + *len,
+                                 sizeof plot - *len,
+                                 "%s$%s_%d using 1:%d with linespoints lw 2 "
                                  "lc rgb '%s' dt %d pt %d title '%s %s %s'",
-                                 series ? ", \\\n  " : "", wn, series,
+                                 series ? ", \\\n  " : "", wn, series, col,
                                  colour_of(c[j].engine, c[j].mode),
                                  k == KIND_THREADS ? 1 : 2,
                                  k == KIND_THREADS ? 7 : 6, c[j].engine,
                                  c[j].mode, kn);
+                }
                 series++;
             }
         if (!series)
@@ -284,7 +356,13 @@ static int write_script(const char *path, const char *dir,
         snprintf(title, sizeof title, "%s: %s", wn, bench_wl_help[wl]);
         fprintf(f, "\nset title ");
         gp_quote(f, title);
-        fprintf(f, "\nplot %s\nunset output\n", plot);
+        fprintf(f, "\nset ylabel 'ops/s (median of the reps, log scale)'"
+                   "\nplot %s\nunset output\n", plot);
+        snprintf(out, sizeof out, "%s/%s-p99.png", dir, wn);
+        fprintf(f, "set output ");
+        gp_quote(f, out);
+        fprintf(f, "\nset ylabel 'p99 latency, microseconds (log scale)'"
+                   "\nplot %s\nunset output\n", plot99);
     }
     return fclose(f) == 0 ? 0 : -1;
 }

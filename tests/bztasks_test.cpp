@@ -634,7 +634,7 @@ TEST(Bztasks, StatsShowUnitsChartsAndLightUse)
     EXPECT_TRUE(s.stop()) << s.log();
 }
 
-TEST(BztasksBrowser, ChromiumRendersDashboardAndSearch)
+TEST(BztasksBrowser, ChromiumRendersListsFormsAndStats)
 {
     const char *chromium = nullptr;
     for (const char *p : {"/usr/bin/chromium", "/usr/bin/chromium-browser"})
@@ -682,6 +682,40 @@ TEST(BztasksBrowser, ChromiumRendersDashboardAndSearch)
                       s.tmp().file("shot.out")), 0);
         EXPECT_GT(file_size(shot), 10000) << shot;
     }
+
+    /* The task list, as a screenshot, with its badges. */
+    ASSERT_EQ(run("--dump-dom " + s.url("/tasks"), dom), 0);
+    d = read_file(dom);
+    EXPECT_TRUE(contains(d, "<span class=\"badge s-in_progress\">in_progress</span>"))
+        << d.substr(0, 800);
+    std::string list = std::string(BZ_TEST_OUTPUT_DIR) + "/bztasks-tasks.png";
+    unlink(list.c_str());
+    ASSERT_EQ(run("--screenshot=" + list + " --window-size=1200,900 " +
+                  s.url("/tasks"), s.tmp().file("shot.out")), 0);
+    EXPECT_GT(file_size(list), 10000) << list;
+
+    /* The form with an error, as a browser posts it: a local page submits
+     * a task with an unknown priority; the answer is the form again with
+     * the message beside the field and the user's value kept. */
+    std::string submit = s.tmp().file("submit.html");
+    ASSERT_TRUE(write_file(submit,
+        "<!DOCTYPE html><form method=\"post\" action=\"" + s.url("/tasks/new") +
+        "\"><input name=\"title\" value=\"From the browser\">"
+        "<input name=\"project_id\" value=\"1\"><input name=\"status\" "
+        "value=\"todo\"><input name=\"priority\" value=\"urgent\"></form>"
+        "<script>document.forms[0].submit()</script>"));
+    ASSERT_EQ(run("--virtual-time-budget=3000 --dump-dom file://" + submit, dom), 0);
+    d = read_file(dom);
+    EXPECT_TRUE(std::regex_search(d, std::regex(
+        "id=\"err-priority\"[^>]*>Not one of: low, medium, high<")))
+        << d.substr(0, 1500);
+    EXPECT_TRUE(contains(d, "value=\"From the browser\"")) << d.substr(0, 1500);
+    std::string form = std::string(BZ_TEST_OUTPUT_DIR) + "/bztasks-form-error.png";
+    unlink(form.c_str());
+    ASSERT_EQ(run("--virtual-time-budget=3000 --screenshot=" + form +
+                  " --window-size=1200,1100 file://" + submit,
+                  s.tmp().file("shot.out")), 0);
+    EXPECT_GT(file_size(form), 10000) << form;
 
     std::string png = std::string(BZ_TEST_OUTPUT_DIR) + "/bztasks-dashboard.png";
     unlink(png.c_str());

@@ -755,6 +755,11 @@ int bz__seg_refresh_opt(bz_seg *s, int slot, int dirfd, const char *name)
      * comparison fail, or the read's sequence number move. */
     if (!same_as_base(f, &st))
         return BZ_SEG_RETRY;
+    /* Equal now means unchanged since the baseline, so also when this
+     * read began: record that (the earlier) time, or this very read would
+     * find the look younger than itself. */
+    if (tick0 > bz__opt_started)
+        tick0 = bz__opt_started;
     if (tick0 > LD(f->checked_tick))
         ST(f->checked_tick, tick0);
     return BZ_OK;

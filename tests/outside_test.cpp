@@ -647,3 +647,41 @@ TEST(Outside, ShmRemoveRefusesLiveUsers)
     EXPECT_EQ(0, WEXITSTATUS(st)) << e;
     EXPECT_EQ(BZ_ENOTFOUND, bz_stats_read(d.c_str(), &s));
 }
+
+/* The staleness bound must not turn a read-mostly load into locked reads:
+ * a file looked at more than 500 us ago is vouched for by a stat, not by
+ * taking the lock (shm/README.md, "Bounded staleness"). */
+TEST(Outside, QuietReadersDoNotTakeTheLock)
+{
+    TempDir d("bzoutq");
+    std::string err;
+    Db sh = open_mode(d.path(), BZ_LOCK_SHARED, &err);
+    ASSERT_TRUE(sh) << err;
+    for (int i = 1; i <= 100; i++)
+        ASSERT_EQ(i, insert(sh.get(), i, 0, "q", nullptr, &err)) << err;
+    auto locked = [&]() {
+        bz_stats *s = nullptr;
+        EXPECT_EQ(0, bz_stats_read(d.c_str(), &s));
+        uint64_t n = s ? bz_stats_lock(s, BZ_LSTAT_READS_LOCKED) : 0;
+        bz_stats_free(s);
+        return n;
+    };
+    int rc;
+    for (int i = 1; i <= 100; i++) /* every page cached */
+        ASSERT_EQ(i, field_of(sh.get(), i, "x", &rc));
+    uint64_t before = locked();
+    auto t_end = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
+    uint64_t reads = 0;
+    while (std::chrono::steady_clock::now() < t_end) {
+        ASSERT_EQ(int64_t(reads % 100 + 1),
+                  field_of(sh.get(), (int64_t)(reads % 100 + 1), "x", &rc));
+        reads++;
+        if (reads % 1000 == 0)
+            usleep(700); /* past the window: the next read must vouch */
+    }
+    uint64_t fell_back = locked() - before;
+    /* Each pause makes both files stale; a lock per stale file would be
+     * 2 per pause. */
+    EXPECT_LT(fell_back, reads / 1000 / 4 + 3)
+        << reads << " reads, " << reads / 1000 << " pauses";
+}

@@ -64,7 +64,8 @@ using Iter = std::unique_ptr<bz_iter, IterClose>;
 using CStr = std::unique_ptr<char, CFree>;
 
 /* ------------------------------------------------------------------ */
-/* A fresh directory under /tmp (mkdtemp), removed with its contents. */
+/* A fresh directory under $TMPDIR, else /tmp (mkdtemp), removed with its
+ * contents. */
 class TempDir {
 public:
     explicit TempDir(const char *tag = "bztest");

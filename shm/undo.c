@@ -349,6 +349,15 @@ static int same_bytes(int fd, const char *name, int64_t off, const char *want,
     return same;
 }
 
+/* Is the file (size bytes now) want_size bytes, with bytes at off? */
+static int shows(int fd, const char *name, int64_t size, int64_t want_size,
+                 int64_t off, const char *bytes, size_t len)
+{
+    if (size != want_size)
+        return 0;
+    return len ? same_bytes(fd, name, off, bytes, len) : 1;
+}
+
 struct span {
     int64_t a, b;
 };
@@ -470,18 +479,16 @@ static int verify_file(bz_seg *s, int dirfd, int slot,
     bool torn = false;
     while (k > 0 && !rc) {
         const struct shm_undo_rec *r = recs[k - 1];
-        int after = size == r->new_size;
-        if (after && r->new_len)
-            after = same_bytes(fd, name, r->off, rec_new(r), r->new_len);
+        int after = shows(fd, name, size, r->new_size, r->off, rec_new(r),
+                          r->new_len);
         if (after < 0) {
             rc = -1;
             break;
         }
         if (after)
             break;
-        int before = size == r->old_size;
-        if (before && r->len)
-            before = same_bytes(fd, name, r->off, rec_old(r), r->len);
+        int before = shows(fd, name, size, r->old_size, r->off, rec_old(r),
+                           r->len);
         if (before < 0) {
             rc = -1;
             break;

@@ -1,6 +1,6 @@
 /*
  * bzbench.c - contention benchmarks: Bazoola (flock and shared lock modes)
- * against SQLite, threads against processes (BRIEF.md section 8).
+ * against SQLite, threads against processes (docs/benchmarks.md).
  *
  * Each engine and mode gets a fresh data directory with the data set
  * loaded (workloads.c).  Then every selected workload x kind x worker

@@ -139,7 +139,7 @@ int bz__file_check(bz_file *f, int dirfd, bool *changed)
  * writers"), so every decision is made on the file as it is. */
 static int ensure_fresh(bz_file *f)
 {
-    if (bz__seg_file_fresh(f->seg, f->slot))
+    if (bz__seg_file_fresh(f->seg, f->slot, f->ino))
         return BZ_OK;
     bool changed;
     return bz__file_check(f, f->dirfd, &changed);
@@ -166,9 +166,8 @@ int bz__file_size(bz_file *f, uint64_t gen, int64_t *size)
     }
     if (f->seg) {
         int rc = ensure_fresh(f);
-        if (!rc)
-            rc = bz__seg_file_size(f->seg, f->slot, f->fd, size);
-        f->size = *size;
+        if (!rc && !(rc = bz__seg_file_size(f->seg, f->slot, f->fd, size)))
+            f->size = *size;
         return rc;
     }
     if (gen == 0 || f->gen != gen) {

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 #include <urcu/arch.h>
@@ -21,7 +22,7 @@
 #include "shm_int.h"
 
 static void probe_timestamps(const char *dir, uint32_t *mgtime,
-                             int64_t *margin_ns);
+                             int64_t *margin_ns, int64_t *round_ns);
 static void choose_ticks(uint32_t *tsc, int64_t *stale_ticks);
 
 void bz__seg_name(dev_t dev, ino_t ino, char *buf, size_t len)
@@ -149,12 +150,13 @@ static int live_pids(bz_seg *s, char *buf, size_t len)
  * yet: the flock keeps other attachers out). */
 static void seg_init(bz_seg *s, const struct shm_signature *sig, dev_t dev,
                      ino_t ino, const uint64_t token[2], uint32_t mgtime,
-                     int64_t margin_ns)
+                     int64_t margin_ns, int64_t round_ns)
 {
     memset(s->base, 0, BZ_SHM_HEADER_SIZE);
     struct shm_header *h = s->h;
     h->mgtime = mgtime;
     h->ts_margin_ns = margin_ns;
+    h->ts_round_ns = round_ns;
     choose_ticks(&h->tsc, &h->stale_ticks);
     h->sig = *sig;
     h->owner_uid = (uint32_t)geteuid();
@@ -289,9 +291,9 @@ static int create_segment(bz_seg *s, const char *dir, dev_t dev, ino_t ino,
     bz__seg_layout(&sig, &s->lay);
     bz__seg_map_areas(s);
     uint32_t mgtime;
-    int64_t margin_ns;
-    probe_timestamps(dir, &mgtime, &margin_ns);
-    seg_init(s, &sig, dev, ino, token, mgtime, margin_ns);
+    int64_t margin_ns, round_ns;
+    probe_timestamps(dir, &mgtime, &margin_ns, &round_ns);
+    seg_init(s, &sig, dev, ino, token, mgtime, margin_ns, round_ns);
     s->created = true;
     return BZ_OK;
 }
@@ -515,8 +517,18 @@ int bz__seg_remove(dev_t dev, ino_t ino, bool force)
         if (open_for_stats(dev, ino, &seg) == BZ_OK) {
             char pids[256];
             int n = live_pids(&seg, pids, sizeof pids);
+            bool log = bz__seg_write_active(&seg);
+            int32_t dead = seg.undo->pid;
             seg_unmap(&seg);
             close(seg.fd);
+            if (n == 0 && log)
+                return bz__err(BZ_ELOCKED, "the shared segment %s holds the "
+                               "undo log of a write that process %d left "
+                               "half-done; removing it would leave that "
+                               "write in the files unnoticed: open the "
+                               "directory (or run `bazoola check --repair` "
+                               "if opening refuses), or use --force", name,
+                               (int)dead);
             if (n > 0)
                 return bz__err(BZ_ELOCKED, "the shared segment %s is in use "
                                "by process%s %s; removing it would leave "
@@ -614,19 +626,20 @@ static void set_baseline(bz_seg *s, struct shm_file *f, const struct statx *st,
     ST(f->size, (int64_t)st->stx_size);
     ST_REL(f->size_valid, 1u);
     ST(f->ino, st->stx_ino);
-    ST(f->mtime_ns, ts_ns(st->stx_mtime));
-    ST(f->ctime_ns, ts_ns(st->stx_ctime));
-    ST(f->base, judge_base(s, ts_ns(st->stx_ctime), coarse0));
+    ST(f->mtime_ns, bz__seg_ts(s, st->stx_mtime));
+    ST(f->ctime_ns, bz__seg_ts(s, st->stx_ctime));
+    ST(f->base, judge_base(s, bz__seg_ts(s, st->stx_ctime), coarse0));
     f->checked_epoch = s->h->lock.epoch;
     ST(f->checked_tick, tick0);
 }
 
-static bool same_as_base(const struct shm_file *f, const struct statx *st)
+static bool same_as_base(const bz_seg *s, const struct shm_file *f,
+                         const struct statx *st)
 {
     return LD(f->base) == BASE_TRUSTED && LD(f->size_valid) && !LD(f->dirty) &&
            LD(f->ino) == st->stx_ino && LD(f->size) == (int64_t)st->stx_size &&
-           LD(f->mtime_ns) == ts_ns(st->stx_mtime) &&
-           LD(f->ctime_ns) == ts_ns(st->stx_ctime);
+           LD(f->mtime_ns) == bz__seg_ts(s, st->stx_mtime) &&
+           LD(f->ctime_ns) == bz__seg_ts(s, st->stx_ctime);
 }
 
 /* Drop a changed file's pages so that nobody is served its old bytes.  An
@@ -664,15 +677,18 @@ static bool dir_unchanged(bz_seg *s, int dirfd)
             (STATX_MTIME | STATX_CTIME)) {
         h->dir_base = BASE_UNKNOWN;
         h->dir_same = 0;
+        h->dir_changes++;
         h->dir_checked_epoch = h->lock.epoch;
         return false;
     }
     bool same = h->dir_base == BASE_TRUSTED &&
-                h->dir_mtime_ns == ts_ns(st.stx_mtime) &&
-                h->dir_ctime_ns == ts_ns(st.stx_ctime);
-    h->dir_mtime_ns = ts_ns(st.stx_mtime);
-    h->dir_ctime_ns = ts_ns(st.stx_ctime);
-    h->dir_base = judge_base(s, ts_ns(st.stx_ctime), coarse0);
+                h->dir_mtime_ns == bz__seg_ts(s, st.stx_mtime) &&
+                h->dir_ctime_ns == bz__seg_ts(s, st.stx_ctime);
+    h->dir_mtime_ns = bz__seg_ts(s, st.stx_mtime);
+    h->dir_ctime_ns = bz__seg_ts(s, st.stx_ctime);
+    h->dir_base = judge_base(s, bz__seg_ts(s, st.stx_ctime), coarse0);
+    if (!same)
+        h->dir_changes++;
     /* The verdict holds for the whole epoch: after a change, every file
      * is looked at by name until the next one. */
     h->dir_same = same;
@@ -694,9 +710,12 @@ int bz__seg_file_size(bz_seg *s, int slot, int fd, int64_t *size)
     return BZ_OK;
 }
 
-bool bz__seg_file_fresh(bz_seg *s, int slot)
+bool bz__seg_file_fresh(bz_seg *s, int slot, uint64_t fd_ino)
 {
-    return s->files[slot].checked_epoch == s->h->lock.epoch;
+    /* Looked at in this epoch, through a descriptor on the same inode as
+     * the caller's (another handle may have followed a rename). */
+    return s->files[slot].checked_epoch == s->h->lock.epoch &&
+           s->files[slot].ino == fd_ino;
 }
 
 bool bz__seg_mgtime(bz_seg *s)
@@ -713,16 +732,24 @@ int bz__seg_check_file(bz_seg *s, int slot, int dirfd, const char *name,
     *changed = false;
     int64_t coarse0 = clock_ns(CLOCK_REALTIME_COARSE);
     int64_t tick0 = bz__seg_ticks(s);
-    /* By name unless the directory proves no name was replaced: a file
-     * saved by rename (an editor) is another inode than our descriptor's. */
-    int rc = stat_file(dirfd, name, dir_unchanged(s, dirfd) ? fd : -1, &st);
+    /* By name unless the descriptor provably holds what the name names: a
+     * file saved by rename (an editor) is another inode than the one a
+     * descriptor holds.  That proof: the directory has not changed since
+     * this file was last looked at by name, and the descriptor's inode is
+     * the one that look found (another handle, or another process, may
+     * have reopened the name since ours was opened). */
+    bool by_fd = dir_unchanged(s, dirfd) && f->base != BASE_UNKNOWN &&
+                 f->dir_seen == s->h->dir_changes && f->ino == fd_ino;
+    int rc = stat_file(dirfd, name, by_fd ? fd : -1, &st);
     if (rc)
         return rc;
+    if (!by_fd)
+        f->dir_seen = s->h->dir_changes;
     if (st.stx_ino != fd_ino) {
         *reopen = true;
         return BZ_OK;
     }
-    if (!same_as_base(f, &st)) {
+    if (!same_as_base(s, f, &st)) {
         /* Only a trusted, clean baseline that differs proves a writer
          * other than the engine: an ambiguous or unknown one is re-read
          * on suspicion, and a dirty one is our own hold that never took
@@ -753,8 +780,13 @@ int bz__seg_refresh_opt(bz_seg *s, int slot, int dirfd, const char *name)
      * and the cache holds what the file does (every engine write updates
      * both).  A lock holder moving the baseline meanwhile makes the
      * comparison fail, or the read's sequence number move. */
-    if (!same_as_base(f, &st))
+    if (!same_as_base(s, f, &st))
         return BZ_SEG_RETRY;
+    /* Equal now means unchanged since the baseline, so also when this
+     * read began: record that (the earlier) time, or this very read would
+     * find the look younger than itself. */
+    if (tick0 > bz__opt_started)
+        tick0 = bz__opt_started;
     if (tick0 > LD(f->checked_tick))
         ST(f->checked_tick, tick0);
     return BZ_OK;
@@ -784,7 +816,7 @@ void bz__seg_note_dirty(bz_seg *s, int slot, int fd)
     ST(f->dirty, 1u);
 }
 
-void bz__seg_hold_end(bz_seg *s, int dirfd)
+void bz__seg_rebaseline(bz_seg *s)
 {
     for (uint32_t i = 0; i < s->ndirty; i++) {
         struct shm_file *f = &s->files[s->dirty[i].slot];
@@ -792,17 +824,24 @@ void bz__seg_hold_end(bz_seg *s, int dirfd)
         int64_t coarse0 = clock_ns(CLOCK_REALTIME_COARSE);
         int64_t tick0 = bz__seg_ticks(s);
         /* Through the descriptor we wrote with: we hold the flock, and a
-         * rename meanwhile shows at the next look's directory check. */
-        if (stat_file(dirfd, f->name, s->dirty[i].fd, &st) != 0 ||
-            st.stx_ino != f->ino) {
-            bz__err_clear();
+         * rename meanwhile shows at the next look's directory check.  A
+         * plain statx: a failure here must not replace the message of the
+         * operation being finished. */
+        if (statx(s->dirty[i].fd, "", AT_EMPTY_PATH | AT_STATX_SYNC_AS_STAT,
+                  STATX_WANT, &st) != 0 ||
+            (st.stx_mask & STATX_WANT) != STATX_WANT || st.stx_ino != f->ino)
             ST(f->base, (uint32_t)BASE_UNKNOWN); /* the next look decides */
-        } else {
+        else
             set_baseline(s, f, &st, coarse0, tick0);
-        }
         ST(f->dirty, 0u);
     }
     s->ndirty = 0;
+}
+
+void bz__seg_hold_end(bz_seg *s, int dirfd)
+{
+    (void)dirfd;
+    bz__seg_rebaseline(s);
 }
 
 /* The clock of checked_tick: the TSC where the kernel itself keeps time
@@ -858,14 +897,31 @@ static void choose_ticks(uint32_t *tsc, int64_t *stale_ticks)
  * tick: with coarse stamps some two rounds would share a ctime.  The file
  * has no name (O_TMPFILE), or a private one removed at once. */
 static void probe_timestamps(const char *dir, uint32_t *mgtime,
-                             int64_t *margin_ns)
+                             int64_t *margin_ns, int64_t *round_ns)
 {
     *mgtime = 0;
+    *round_ns = 0;
     *margin_ns = 2000000000; /* unknown granularity: assume FAT's 2 s */
     /* For tests and for file systems that lie: behave as with coarse
      * timestamps whatever the probe would say. */
     const char *coarse = getenv("BAZOOLA_COARSE_TIMESTAMPS");
     bool force_coarse = coarse && *coarse && strcmp(coarse, "0") != 0;
+    /* Network and FUSE file systems stamp with another machine's or
+     * process's clock: no baseline of theirs is ever trusted. */
+    struct statfs sf;
+    if (statfs(dir, &sf) == 0) {
+        switch ((unsigned long)sf.f_type) {
+        case 0x6969UL:        /* NFS   */
+        case 0x517BUL:        /* SMB   */
+        case 0xFF534D42UL:    /* CIFS  */
+        case 0xFE534D42UL:    /* SMB2  */
+        case 0x65735546UL:    /* FUSE  */
+        case 0x01021997UL:    /* 9P    */
+        case 0x00C36400UL:    /* Ceph  */
+            *margin_ns = INT64_MAX;
+            return;
+        }
+    }
     int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     char tmp[4096];
     tmp[0] = 0;
@@ -878,7 +934,10 @@ static void probe_timestamps(const char *dir, uint32_t *mgtime,
         unlink(tmp);
     }
     int64_t prev = -1;
-    bool strictly = true, subsecond = false;
+    bool strictly = true;
+    /* The granularity: the largest power of ten dividing every stamp's
+     * nanoseconds (vfat 10 ms, NTFS 100 ns, ext4 and tmpfs 1 ns). */
+    int64_t gran = 1000000000;
     for (int i = 0; i < 8; i++) {
         struct statx st;
         if (pwrite(fd, "x", 1, i) != 1 ||
@@ -888,15 +947,23 @@ static void probe_timestamps(const char *dir, uint32_t *mgtime,
             return;
         }
         int64_t c = ts_ns(st.stx_ctime);
-        if (st.stx_ctime.tv_nsec)
-            subsecond = true;
+        while (gran > 1 && st.stx_ctime.tv_nsec % gran)
+            gran /= 10;
         if (i > 0 && c <= prev)
             strictly = false;
         prev = c;
     }
     close(fd);
     *mgtime = strictly && !force_coarse;
-    *margin_ns = subsecond ? 1 : 2000000000;
+    /* Whole seconds only: FAT's 2 s, to be safe. */
+    *margin_ns = gran >= 1000000000 ? 2000000000 : gran;
+    if (force_coarse) {
+        /* Simulate a coarse file system for the tests: every time the
+         * engine compares is rounded down to a 4 ms tick, so a same-tick
+         * change carries the same times. */
+        *round_ns = 4000000;
+        *margin_ns = 4000000;
+    }
 }
 
 /* ---- statistics ------------------------------------------------------ */

@@ -50,8 +50,9 @@ int bz__seg_file(bz_seg *s, const char *name, int *slot);
  * descriptor holds (the caller must reopen and call again). */
 int bz__seg_check_file(bz_seg *s, int slot, int dirfd, const char *name,
                        int fd, uint64_t fd_ino, bool *reopen, bool *changed);
-/* Was the file checked in the current lock epoch (nothing to look at)? */
-bool bz__seg_file_fresh(bz_seg *s, int slot);
+/* Was the file looked at in the current lock epoch, through the same
+ * inode as fd_ino (nothing to look at)? */
+bool bz__seg_file_fresh(bz_seg *s, int slot, uint64_t fd_ino);
 /* Before the first change of a file in a hold (fd: the caller's
  * descriptor, valid until the hold ends). */
 void bz__seg_note_dirty(bz_seg *s, int slot, int fd);

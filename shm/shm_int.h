@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "shm.h"
@@ -107,6 +108,11 @@ struct shm_header {
             int64_t dir_mtime_ns, dir_ctime_ns;
             uint32_t dir_base;           /* BASE_*                         */
             uint32_t dir_same;           /* its verdict in that epoch      */
+            uint64_t dir_changes;        /* lock: looks that found it changed */
+            /* Immutable: times are rounded down to this many ns before
+             * any comparison (BAZOOLA_COARSE_TIMESTAMPS simulates a
+             * coarse file system with it; 0 otherwise). */
+            int64_t ts_round_ns;
         };
         char head_[1024];
     };
@@ -149,10 +155,13 @@ struct shm_file {                    /* one per table file seen            */
             int64_t checked_tick;    /* atomic: bz__seg_ticks just before
                                         the last look; lock-free readers
                                         trust the cache only shortly after */
-            uint32_t dirty;          /* lock: written in the current hold,
-                                        baseline not yet taken again (a
-                                        dead writer's files, for recovery) */
+            uint32_t dirty;          /* lock: written in the current
+                                        operation, baseline not yet taken
+                                        again (a dead writer's files)     */
             uint32_t pad0;
+            uint64_t dir_seen;       /* lock: dir_changes at the last look
+                                        by name: a look through a
+                                        descriptor is only as good as it */
             uint64_t frames;         /* atomic: frames holding its pages   */
             uint64_t c[BZ_C__COUNT]; /* atomic                             */
         };
@@ -237,6 +246,18 @@ void bz__seg_map_areas(bz_seg *s);
 /* Drop every frame of file slot (or of every file when slot < 0). */
 void bz__cache_drop(bz_seg *s, int slot, int64_t from_page);
 void bz__cache_init(bz_seg *s);
+/* A statx time in ns, rounded as the header says. */
+static inline int64_t bz__seg_ts(const bz_seg *s, struct statx_timestamp t)
+{
+    int64_t v = t.tv_sec * 1000000000 + (int64_t)t.tv_nsec;
+    int64_t r = s->h->ts_round_ns;
+    return r > 1 ? v - v % r : v;
+}
+
+/* Take the baseline of every file written since the last call again
+ * (at every commit: shm/README.md, "Outside writers"). */
+void bz__seg_rebaseline(bz_seg *s);
+
 /* The clock of checked_tick (see the header's tsc). */
 #if defined(__x86_64__)
 #include <x86intrin.h>

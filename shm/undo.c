@@ -151,6 +151,10 @@ void bz__seg_write_end(bz_seg *s, int dirfd)
      * number turns even. */
     uint64_t seq = LD(s->h->lock.seq);
     ST_REL(s->h->lock.seq, (seq | 1) + 1);
+    /* Committed: what it left is every written file's baseline now, so
+     * that a later operation of the same hold that dies is judged
+     * against it, not against the state before this one. */
+    bz__seg_rebaseline(s);
 }
 
 bool bz__seg_write_active(bz_seg *s)
@@ -345,6 +349,15 @@ static int same_bytes(int fd, const char *name, int64_t off, const char *want,
     return same;
 }
 
+/* Is the file (size bytes now) want_size bytes, with bytes at off? */
+static int shows(int fd, const char *name, int64_t size, int64_t want_size,
+                 int64_t off, const char *bytes, size_t len)
+{
+    if (size != want_size)
+        return 0;
+    return len ? same_bytes(fd, name, off, bytes, len) : 1;
+}
+
 struct span {
     int64_t a, b;
 };
@@ -399,6 +412,43 @@ static int claim(struct span **cl, size_t *n, int64_t a, int64_t b)
     return BZ_OK;
 }
 
+/* Did the write of r stop part way?  kill -9 can end a pwrite between
+ * pages, leaving new bytes up to some point and old bytes (or, past the
+ * old size, nothing) after it.  1: the file shows exactly such a state;
+ * 0: not; -1: an I/O error. */
+static int torn_write(int fd, const char *name, const struct shm_undo_rec *r,
+                      int64_t size)
+{
+    int64_t end = r->off + (int64_t)r->new_len;
+    if (size < r->old_size || size > r->new_size)
+        return 0;
+    int64_t stop = size < end ? size : end;   /* what exists of the range */
+    if (stop <= r->off)
+        return 0;
+    size_t len = (size_t)(stop - r->off);
+    char *buf = malloc(len);
+    if (!buf)
+        return bz__nomem(), -1;
+    size_t got;
+    if (bz__pread_full(fd, name, r->off, buf, len, &got) || got != len) {
+        free(buf);
+        return -1;
+    }
+    const char *nb = rec_new(r), *ob = rec_old(r);
+    size_t k = 0;
+    while (k < len && buf[k] == nb[k])
+        k++;
+    /* Past the new prefix: the old bytes, where there were any. */
+    bool ok = true;
+    for (size_t j = k; j < len && ok; j++)
+        ok = j < r->len && buf[j] == ob[j];
+    /* A write that grew the file grows it as far as it got. */
+    if (ok && size > r->old_size)
+        ok = size == r->off + (int64_t)k;
+    free(buf);
+    return ok;
+}
+
 /* recs: the records of one file, oldest first. */
 static int verify_file(bz_seg *s, int dirfd, int slot,
                        const struct shm_undo_rec **recs, size_t n)
@@ -423,25 +473,36 @@ static int verify_file(bz_seg *s, int dirfd, int slot,
         return refuse(s, name, "it was replaced by another file");
     }
     int64_t size = (int64_t)st.st_size;
-    /* The newest change that happened: k of the n did. */
+    /* The newest change that happened: k of the n did (the k-th perhaps
+     * only in part: torn). */
     size_t k = n;
+    bool torn = false;
     while (k > 0 && !rc) {
         const struct shm_undo_rec *r = recs[k - 1];
-        int after = size == r->new_size;
-        if (after && r->new_len)
-            after = same_bytes(fd, name, r->off, rec_new(r), r->new_len);
+        int after = shows(fd, name, size, r->new_size, r->off, rec_new(r),
+                          r->new_len);
         if (after < 0) {
             rc = -1;
             break;
         }
         if (after)
             break;
-        int before = size == r->old_size;
-        if (before && r->len)
-            before = same_bytes(fd, name, r->off, rec_old(r), r->len);
+        int before = shows(fd, name, size, r->old_size, r->off, rec_old(r),
+                           r->len);
         if (before < 0) {
             rc = -1;
             break;
+        }
+        if (!before && k == n && r->new_len) {
+            int t = torn_write(fd, name, r, size);
+            if (t < 0) {
+                rc = -1;
+                break;
+            }
+            if (t) {
+                torn = true;
+                break;
+            }
         }
         if (!before)
             rc = refuse(s, name, "it is %lld bytes and matches neither the "
@@ -463,6 +524,11 @@ static int verify_file(bz_seg *s, int dirfd, int slot,
             continue;
         }
         int64_t a = r->off, b = r->off + (int64_t)r->new_len;
+        if (torn && i == k - 1) {
+            /* Checked by torn_write; its range is its own. */
+            rc = claim(&cl, &ncl, a, b);
+            continue;
+        }
         int64_t bad = 0;
         int same = compare_unclaimed(fd, name, cl, ncl, a, b < cut ? b : cut,
                                      rec_new(r), r->off, &bad);
@@ -490,7 +556,9 @@ static int verify_file(bz_seg *s, int dirfd, int slot,
 static int verify_unwritten(bz_seg *s, int dirfd, int slot)
 {
     struct shm_file *f = &s->files[slot];
-    if (f->base == BASE_UNKNOWN || !f->size_valid)
+    /* Dirty without a record: a committed operation whose baseline was
+     * never retaken (shm_file.dirty); there is nothing to compare with. */
+    if (f->base == BASE_UNKNOWN || !f->size_valid || f->dirty)
         return BZ_OK;
     struct statx st;
     if (statx(dirfd, f->name, AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT,
@@ -499,8 +567,8 @@ static int verify_unwritten(bz_seg *s, int dirfd, int slot)
             return refuse(s, f->name, "it was removed");
         return bz__err_os(errno, "recovery cannot stat %s", f->name);
     }
-    int64_t m = st.stx_mtime.tv_sec * 1000000000 + (int64_t)st.stx_mtime.tv_nsec;
-    int64_t c = st.stx_ctime.tv_sec * 1000000000 + (int64_t)st.stx_ctime.tv_nsec;
+    int64_t m = bz__seg_ts(s, st.stx_mtime);
+    int64_t c = bz__seg_ts(s, st.stx_ctime);
     if (st.stx_ino != f->ino || (int64_t)st.stx_size != f->size ||
         m != f->mtime_ns || c != f->ctime_ns)
         return refuse(s, f->name, "that process had read it, and it was "

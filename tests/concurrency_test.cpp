@@ -46,7 +46,7 @@ const char *const kInsertSchema = "t: id PK, worker INT, seq INT\n";
 constexpr size_t kInsertRowSize = 28;
 
 /*
- * Check a table's files against the format (BRIEF section 3): rows whole,
+ * Check a table's files against the format (docs/file-format.md): rows whole,
  * index slots pointing at live rows of their id, every live row indexed,
  * free stack = exactly the deleted rows, seqnum >= every id.  "" when fine.
  */

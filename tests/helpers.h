@@ -64,7 +64,8 @@ using Iter = std::unique_ptr<bz_iter, IterClose>;
 using CStr = std::unique_ptr<char, CFree>;
 
 /* ------------------------------------------------------------------ */
-/* A fresh directory under /tmp (mkdtemp), removed with its contents. */
+/* A fresh directory under $TMPDIR, else /tmp (mkdtemp), removed with its
+ * contents. */
 class TempDir {
 public:
     explicit TempDir(const char *tag = "bztest");
@@ -128,7 +129,7 @@ json_t *error_json(int rc);
 /* How Python's repr() prints a float (shortest round-trip, ".0" added). */
 std::string python_float_repr(double d);
 
-/* Translate the protocol's pieces (BRIEF section 5).  On a translation
+/* Translate the protocol's pieces (README.md, "bazoola exec").  On a translation
  * failure they return nullptr and set *err. */
 bz_values *values_from_json(const json_t *obj, std::string *err);
 bz_cond *cond_from_json(const json_t *cond, std::string *err);

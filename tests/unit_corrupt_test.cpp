@@ -171,7 +171,7 @@ TEST_F(Corrupt, IndexSlotPointingToAnotherIdsRow)
                    {0, 27});
 }
 
-/* BRIEF section 3 keeps 0.0.7's wording "Inconsistent data" for an index
+/* docs/file-format.md keeps 0.0.7's wording "Inconsistent data" for an index
  * that contradicts the rows; the header adds table, file and offset. */
 TEST_F(Corrupt, IndexMismatchKeeps077Wording)
 {

@@ -1,6 +1,6 @@
 /*
- * bzstat.c - the shared page cache of a data directory, live (BRIEF.md
- * section 7).
+ * bzstat.c - the shared page cache of a data directory, live (README.md,
+ * "Watching it").
  *
  * A thin client of the public statistics API (bz_stats_read and friends in
  * bazoola.h), in the manner of LMDB's mdb_stat: it never opens the

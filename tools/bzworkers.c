@@ -1,8 +1,8 @@
 /*
  * bzworkers.c - several worker processes share one data directory.
  *
- * The example program of libbazoola until the demo server exists (BRIEF.md
- * section 9).  The parent opens DIR with a small task-manager schema (which
+ * The batch example of libbazoola, beside the demo server (README.md).
+ * The parent opens DIR with a small task-manager schema (which
  * bz_open records in DIR/.schema), seeds users, projects and a counter row,
  * measures what is there, closes its handle and forks the workers.  Each
  * worker opens a handle of its own (a handle never crosses a fork) and runs

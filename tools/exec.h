@@ -1,5 +1,5 @@
 /*
- * exec.h - `bazoola exec`, the JSON-lines runner (BRIEF.md section 5).
+ * exec.h - `bazoola exec`, the JSON-lines runner (README.md).
  */
 #ifndef BAZOOLA_TOOLS_EXEC_H
 #define BAZOOLA_TOOLS_EXEC_H

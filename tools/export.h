@@ -1,6 +1,6 @@
 /*
  * export.h - `bazoola export --sql`: a data directory as SQL that sqlite3
- * and psql load (BRIEF.md section 7).
+ * and psql load (docs/man/bazoola.1).
  */
 #ifndef BAZOOLA_TOOLS_EXPORT_H
 #define BAZOOLA_TOOLS_EXPORT_H

@@ -1,7 +1,7 @@
 /*
  * progress.h - a progress line on the terminal for long-running commands
- * (BRIEF.md section 7: "every long-running command shows progress on a
- * terminal").
+ * (every long-running command shows its progress on a terminal, and only
+ * there).
  *
  *     struct progress p;
  *     progress_start(&p, "dump books", total);

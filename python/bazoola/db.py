@@ -428,14 +428,14 @@ class DB:
 
     # ---- 0.0.7's operations --------------------------------------------
 
-    def insert(self, table_name, values):
-        """Insert a row; an "id" in values chooses the id.  Returns the row."""
-        t = self._name(table_name)
+    def _write_row(self, table_name, values, call):
+        """One engine call that writes a row and returns it: call(handle,
+        values, out) -> rc."""
         vals = self._values(table_name, values)
         out = ctypes.c_void_p()
         h = self._enter()
         try:
-            rc = _lib.insert(h, t, vals, ctypes.byref(out))
+            rc = call(h, vals, ctypes.byref(out))
         finally:
             self._leave()
             _lib.values_free(vals)
@@ -445,6 +445,12 @@ class DB:
             return self._decode(out.value, self._tables[table_name])
         finally:
             _lib.row_free(out)
+
+    def insert(self, table_name, values):
+        """Insert a row; an "id" in values chooses the id.  Returns the row."""
+        t = self._name(table_name)
+        return self._write_row(table_name, values,
+                               lambda h, v, o: _lib.insert(h, t, v, o))
 
     def find_by_id(self, table_name, pk, *, joins=None):
         """The row with id pk, or None."""
@@ -507,20 +513,8 @@ class DB:
     def update_by_id(self, table_name, pk, values):
         """Merge values into row pk; NotFoundError when there is none."""
         t, pk = self._name(table_name), self._pk(pk)
-        vals = self._values(table_name, values)
-        out = ctypes.c_void_p()
-        h = self._enter()
-        try:
-            rc = _lib.update_by_id(h, t, pk, vals, ctypes.byref(out))
-        finally:
-            self._leave()
-            _lib.values_free(vals)
-        if rc != _lib.OK:
-            raise from_rc(rc)
-        try:
-            return self._decode(out.value, self._tables[table_name])
-        finally:
-            _lib.row_free(out)
+        return self._write_row(table_name, values,
+                               lambda h, v, o: _lib.update_by_id(h, t, pk, v, o))
 
     def delete_by_id(self, table_name, pk):
         """Delete row pk; NotFoundError when there is none."""

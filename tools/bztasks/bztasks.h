@@ -1,5 +1,5 @@
 /*
- * bztasks.h - the task-manager demo server (BRIEF.md section 9), shared
+ * bztasks.h - the task-manager demo server (README.md, "The demo"), shared
  * declarations of its parts:
  *
  *   main.c   the parent (socket, pre-forked workers, restarts, signals),
@@ -22,7 +22,7 @@
 #define BZT_MAX_URL 2048         /* bytes of a path; else 414           */
 #define BZT_MAX_QUERY 200        /* bytes of a search query             */
 
-/* The schema of 0.0.7's demo, BRIEF.md section 9, exactly. */
+/* The schema of 0.0.7's demo, exactly. */
 extern const char bzt_schema_text[];
 
 /* One worker's state: its own handle (a handle never crosses a fork). */

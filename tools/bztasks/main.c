@@ -1,5 +1,5 @@
 /*
- * main.c - bztasks, the task-manager demo server (BRIEF.md section 9).
+ * main.c - bztasks, the task-manager demo server (README.md, "The demo").
  *
  * The parent binds one listening socket on 127.0.0.1, opens the data
  * directory once to create it and seed the sample data, closes it, and

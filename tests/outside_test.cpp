@@ -321,8 +321,9 @@ TEST_P(OutsideBoth, ReadersSeeOutsideWrites)
     EXPECT_EQ(!GetParam().coarse, bz_stats_fine_timestamps(s));
     /* Coarse: each outside change may be taken for one of ours (ambiguous
      * baselines are re-read without being counted). */
-    if (!GetParam().coarse)
+    if (!GetParam().coarse) {
         EXPECT_GE(bz_stats_counter(s, BZ_STAT_OUTSIDE), 200u);
+    }
     bz_stats_free(s);
 }
 

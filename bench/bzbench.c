@@ -41,6 +41,7 @@ static struct bench_target targets[] = {
     { "bazoola", "shared", NULL, &bench_bazoola, BZ_LOCK_SHARED },
     { "sqlite", "off", NULL, &bench_sqlite, 0 },
     { "sqlite", "normal", NULL, &bench_sqlite, 1 },
+    { "lmdb", "nosync", NULL, &bench_lmdb, 0 },
 };
 #define NTARGETS (sizeof targets / sizeof targets[0])
 
@@ -52,8 +53,9 @@ struct opts {
     int workers[BENCH_MAX_WORKERS], nworkers;
     double duration, warmup;
     int reps;
+    int64_t nrows;
     int quick;
-    const char *out, *dir, *raw;
+    const char *out, *dir, *raw, *rows, *cache_mb;
     /* The lists as given. */
     const char *workers_arg, *kinds_arg;
 };
@@ -68,10 +70,13 @@ static void usage(FILE *f)
 "  --quick            CI smoke: workers 1,2,4, 0.2 s windows, 1 rep\n"
 "  --workloads LIST   read,read_join,insert,update,churn,scan,mix90,mix50,lock\n"
 "                     (default: all)\n"
-"  --engines LIST     flock,shared,off,normal,glibc; 'bazoola' is\n"
-"                     flock,shared,glibc, 'sqlite' is off,normal, 'all'\n"
-"                     (default) is both; glibc = the scan through\n"
-"                     bzbench-glibc, mode shared+glibc\n"
+"  --engines LIST     flock,shared,off,normal,nosync,glibc; 'bazoola' is\n"
+"                     flock,shared,glibc, 'sqlite' is off,normal, 'lmdb'\n"
+"                     is nosync, 'all' (default) is all three; glibc =\n"
+"                     the scan through bzbench-glibc, mode shared+glibc\n"
+"  --rows N           items in the data set (default 20000; 1000..10^7)\n"
+"  --cache-mb MB      Bazoola's shared cache (BAZOOLA_CACHE_MB for every\n"
+"                     process; default: it follows the data)\n"
 "  --workers LIST     worker counts (default 1,2,4,8; quick 1,2,4)\n"
 "  --kinds LIST       threads,processes (default: both)\n"
 "  --duration SEC     length of one timed window (default 1; quick 0.2)\n"
@@ -198,11 +203,12 @@ static int parse(int argc, char **argv, struct opts *o)
          * each configuration's struct bench_acc written to FILE. */
         static const char *const names[] = {
             "--workloads", "--engines", "--workers", "--kinds", "--duration",
-            "--reps", "--warmup", "--out", "--dir", "--raw",
+            "--reps", "--warmup", "--out", "--dir", "--raw", "--rows",
+            "--cache-mb",
         };
         const char **slot[] = {
             &wls, &engines, &o->workers_arg, &o->kinds_arg, &dur, &reps,
-            &warm, &o->out, &o->dir, &o->raw,
+            &warm, &o->out, &o->dir, &o->raw, &o->rows, &o->cache_mb,
         };
         size_t k = 0, nl = 0;
         for (; k < sizeof names / sizeof names[0]; k++) {
@@ -236,6 +242,20 @@ static int parse(int argc, char **argv, struct opts *o)
         r != (int)r)
         return bad("--reps must be 1..50: '%s'", reps);
     o->reps = (int)r;
+    if (number(o->rows ? o->rows : "20000", 1000, BENCH_ITEMS_MAX, &r) ||
+        r != (int64_t)r)
+        return bad("--rows must be a whole number from 1000 to 10000000: "
+                   "'%s'", o->rows);
+    o->nrows = (int64_t)r;
+    /* Every Bazoola process takes it from the environment, bzbench-glibc
+     * too; the library checks the range and says it at the first open. */
+    if (o->cache_mb) {
+        if (number(o->cache_mb, 0.03, 1e9, &r))
+            return bad("--cache-mb must be a number of MiB: '%s'",
+                       o->cache_mb);
+        setenv("BAZOOLA_CACHE_MB", o->cache_mb, 1);
+        bench_cache_mb = o->cache_mb;
+    }
     /* Worker counts in increasing order. */
     for (int a = 1; a < o->nworkers; a++)
         for (int b = a; b > 0 && o->workers[b - 1] > o->workers[b]; b--) {
@@ -342,8 +362,9 @@ static int prepare(const struct bench_target *t, const char *base, char *dir,
         make_dir(dir))
         return -1;
     if (!quiet) {
-        printf("== %s %s: loading %d parents and %d items into %s\n",
-               t->engine, t->label, BENCH_PARENTS, BENCH_ITEMS, dir);
+        printf("== %s %s: loading %d parents and %lld items into %s\n",
+               t->engine, t->label, BENCH_PARENTS, (long long)bench_items,
+               dir);
         fflush(stdout);
     }
     char err[BENCH_ERRLEN];
@@ -397,7 +418,8 @@ static struct bench_target glibc_target = {
 static void run_glibc(const struct opts *o, const char *exe, const char *base,
                       const struct bench_spec *spec, struct bench_acc *acc)
 {
-    char dir[PATH_MAX], rawpath[PATH_MAX], dur[32], warm[32], nw[16];
+    char dir[PATH_MAX], rawpath[PATH_MAX], dur[32], warm[32], nw[16],
+        rows[24];
     if (path_of(dir, sizeof dir, base, "glibc", NULL) ||
         path_of(rawpath, sizeof rawpath, base, "glibc.raw", NULL) ||
         make_dir(dir))
@@ -405,11 +427,12 @@ static void run_glibc(const struct opts *o, const char *exe, const char *base,
     snprintf(dur, sizeof dur, "%g", o->duration);
     snprintf(warm, sizeof warm, "%g", o->warmup);
     snprintf(nw, sizeof nw, "%d", spec->workers);
+    snprintf(rows, sizeof rows, "%lld", (long long)bench_items);
     char *argv[] = {
         (char *)exe, "--raw", rawpath, "--workloads", "scan", "--engines",
         "shared", "--workers", nw, "--kinds",
         (char *)bench_kind_names[spec->kind], "--duration", dur, "--reps",
-        "1", "--warmup", warm, "--dir", dir, NULL,
+        "1", "--warmup", warm, "--dir", dir, "--rows", rows, NULL,
     };
     fflush(NULL);
     pid_t pid;
@@ -595,7 +618,11 @@ int main(int argc, char **argv)
     if (parse(argc, argv, &o))
         return EXIT_USAGE;
     signal(SIGPIPE, SIG_IGN);
-    bench_data_init();
+    if (bench_data_init(o.nrows)) {
+        fprintf(stderr, "bzbench: out of memory for %lld rows\n",
+                (long long)o.nrows);
+        return EXIT_FAIL;
+    }
     double started = bench_now();
     static char labels[NTARGETS][32];
     for (size_t i = 0; i < NTARGETS; i++) {

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Install the Debian packages the build needs, if any is missing; with
+# Install the Debian packages the build needs (liblmdb-dev: LMDB, an
+# engine of bzbench), if any is missing; with
 # --tests also what only the tests use (the sqlite3 and PostgreSQL that
 # `bazoola export --sql` output is loaded into, and the Chromium that renders
 # the demo server's pages headless, and python3-pytest for the Python
@@ -10,7 +11,7 @@
 set -eu
 PKGS="cmake make gcc g++ pkg-config libgtest-dev liburcu-dev libjemalloc-dev
       libjansson-dev libunistring-dev libsqlite3-dev libcsv-dev
-      libmicrohttpd-dev libcurl4-openssl-dev"
+      libmicrohttpd-dev libcurl4-openssl-dev liblmdb-dev"
 for arg in "$@"; do
     case "$arg" in
     --tests) PKGS="$PKGS sqlite3 postgresql chromium python3-pytest" ;;

@@ -103,6 +103,7 @@ struct bench_target {
     const char *label;        /* mode as reported: mode + alloc suffix     */
     const struct bench_engine *ops;
     int setting;              /* bazoola: bz_lock_mode; sqlite: synchronous */
+    int64_t rows;             /* the data set's items for this column      */
 };
 
 /* ------------------------------------------------------------------ */

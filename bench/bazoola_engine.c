@@ -62,7 +62,7 @@ static int open_db(const struct bench_target *t, const char *dir, bz_db **db,
 /* Insert the data set's items (under the caller's lock). */
 static int load_items(bz_db *db, bz_values *v, char *err)
 {
-    for (int64_t id = 1; id <= BENCH_ITEMS; id++) {
+    for (int64_t id = 1; id <= bench_items; id++) {
         const struct bench_item *it = bench_item(id);
         bz_values_clear(v);
         if (bz_values_set_str(v, "title", it->title) ||

@@ -8,6 +8,7 @@
  *   latency.c         the latency histogram
  *   bazoola_engine.c  the engine interface over libbazoola
  *   sqlite_engine.c   the engine interface over SQLite
+ *   lmdb_engine.c     the engine interface over LMDB
  *   report.c          the terminal table, results.csv, summary.md, plots
  *   machine.c         what machine and allocator the numbers came from
  *   alloc.c           compiled into each executable: which malloc it has
@@ -23,10 +24,15 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* The data set (workloads.c): BENCH_PARENTS parents, BENCH_ITEMS items,
- * one item in BENCH_NEEDLE_EVERY has BENCH_NEEDLE in its title. */
+/* The data set (workloads.c): BENCH_PARENTS parents, bench_items items
+ * (--rows), one item in BENCH_NEEDLE_EVERY has BENCH_NEEDLE in its title. */
 #define BENCH_PARENTS 100
-#define BENCH_ITEMS 20000
+#define BENCH_ITEMS_DEFAULT 20000
+#define BENCH_ITEMS_MAX 10000000
+extern int64_t bench_items;
+/* --cache-mb as given (BAZOOLA_CACHE_MB for every process), NULL: the
+ * default, which follows the data. */
+extern const char *bench_cache_mb;
 #define BENCH_NEEDLE "zebra"
 #define BENCH_NEEDLE_EVERY 100
 
@@ -87,14 +93,17 @@ struct bench_engine {
 
 extern const struct bench_engine bench_bazoola;
 extern const struct bench_engine bench_sqlite;
+extern const struct bench_engine bench_lmdb;
 
 /* An engine in one mode: a line of the results. */
 struct bench_target {
-    const char *engine;       /* "bazoola" | "sqlite"                      */
-    const char *mode;         /* "flock" | "shared" | "off" | "normal"     */
+    const char *engine;       /* "bazoola" | "sqlite" | "lmdb"             */
+    const char *mode;         /* "flock" | "shared" | "off" | "normal" |
+                                 "nosync"                                  */
     const char *label;        /* mode as reported: mode + alloc suffix     */
     const struct bench_engine *ops;
     int setting;              /* bazoola: bz_lock_mode; sqlite: synchronous */
+    int64_t rows;             /* the data set's items for this column      */
 };
 
 /* ------------------------------------------------------------------ */
@@ -130,7 +139,7 @@ int bench_wl_step(enum bench_wl wl, struct bench_worker *w);
 /* The data set, made once by bench_data_init() before any worker starts
  * (so that checking an answer costs a strcmp, not a snprintf):
  * item id (1..BENCH_ITEMS) and the name of parent id (1..BENCH_PARENTS). */
-void bench_data_init(void);
+int bench_data_init(int64_t items); /* -1: out of memory */
 const struct bench_item *bench_item(int64_t id);
 const char *bench_parent_name(int64_t id);
 uint64_t bench_rnd(uint64_t *s);
@@ -177,6 +186,14 @@ struct bench_result {
     double lock_wait_pct;    /* of the workers' timed time; < 0: unknown */
     uint64_t wait_ns, busy_ns; /* its parts, summed over the reps       */
     uint64_t ops;            /* timed ops in all                        */
+    int64_t rows;            /* items in the data set                   */
+    char cache_mb[16];       /* --cache-mb, "" for the default          */
+    uint64_t anon_kib;       /* processes: the largest growth of a
+                                worker's RssAnon (anonymous memory; the
+                                shared cache is RssShmem, not in it) from
+                                before it opened the engine to the end
+                                of its windows; 0: not measured
+                                (threads)                               */
     char err[BENCH_ERRLEN];
 };
 

@@ -37,12 +37,26 @@ extern char **environ;
 
 
 static struct bench_target targets[] = {
-    { "bazoola", "flock", NULL, &bench_bazoola, BZ_LOCK_FLOCK },
-    { "bazoola", "shared", NULL, &bench_bazoola, BZ_LOCK_SHARED },
-    { "sqlite", "off", NULL, &bench_sqlite, 0 },
-    { "sqlite", "normal", NULL, &bench_sqlite, 1 },
+    { "bazoola", "flock", NULL, &bench_bazoola, BZ_LOCK_FLOCK, 0 },
+    { "bazoola", "shared", NULL, &bench_bazoola, BZ_LOCK_SHARED, 0 },
+    { "sqlite", "off", NULL, &bench_sqlite, 0, 0 },
+    { "sqlite", "normal", NULL, &bench_sqlite, 1, 0 },
+    { "lmdb", "nosync", NULL, &bench_lmdb, 0, 0 },
 };
 #define NTARGETS (sizeof targets / sizeof targets[0])
+#define BENCH_MAX_ROWS 4
+#define NCOLS (BENCH_MAX_ROWS * NTARGETS)
+
+/* 20000 -> "20k", 1000000 -> "1M", 1500 -> "1500". */
+static void rows_label(char *buf, size_t len, int64_t n)
+{
+    if (n % 1000000 == 0)
+        snprintf(buf, len, "%lldM", (long long)(n / 1000000));
+    else if (n % 1000 == 0)
+        snprintf(buf, len, "%lldk", (long long)(n / 1000));
+    else
+        snprintf(buf, len, "%lld", (long long)n);
+}
 
 struct opts {
     int wl[WL__COUNT];        /* selected workloads                  */
@@ -52,8 +66,10 @@ struct opts {
     int workers[BENCH_MAX_WORKERS], nworkers;
     double duration, warmup;
     int reps;
+    int64_t rows[BENCH_MAX_ROWS]; /* --rows, in the order given        */
+    int nrows;
     int quick;
-    const char *out, *dir, *raw;
+    const char *out, *dir, *raw, *rows_arg, *cache_mb;
     /* The lists as given. */
     const char *workers_arg, *kinds_arg;
 };
@@ -68,10 +84,15 @@ static void usage(FILE *f)
 "  --quick            CI smoke: workers 1,2,4, 0.2 s windows, 1 rep\n"
 "  --workloads LIST   read,read_join,insert,update,churn,scan,mix90,mix50,lock\n"
 "                     (default: all)\n"
-"  --engines LIST     flock,shared,off,normal,glibc; 'bazoola' is\n"
-"                     flock,shared,glibc, 'sqlite' is off,normal, 'all'\n"
-"                     (default) is both; glibc = the scan through\n"
-"                     bzbench-glibc, mode shared+glibc\n"
+"  --engines LIST     flock,shared,off,normal,nosync,glibc; 'bazoola' is\n"
+"                     flock,shared,glibc, 'sqlite' is off,normal, 'lmdb'\n"
+"                     is nosync, 'all' (default) is all three; glibc =\n"
+"                     the scan through bzbench-glibc, mode shared+glibc\n"
+"  --rows LIST        items in the data set (default 20000; 1000..10^7);\n"
+"                     several sizes run side by side, window by window,\n"
+"                     as columns 'shared@20k', 'shared@1M', ...\n"
+"  --cache-mb MB      Bazoola's shared cache (BAZOOLA_CACHE_MB for every\n"
+"                     process; default: it follows the data)\n"
 "  --workers LIST     worker counts (default 1,2,4,8; quick 1,2,4)\n"
 "  --kinds LIST       threads,processes (default: both)\n"
 "  --duration SEC     length of one timed window (default 1; quick 0.2)\n"
@@ -181,6 +202,18 @@ static int number(const char *s, double lo, double hi, double *v)
     return errno || *end || end == s || !(*v >= lo && *v <= hi) ? -1 : 0;
 }
 
+static int add_rows(struct opts *o, const char *s)
+{
+    double r;
+    if (number(s, 1000, BENCH_ITEMS_MAX, &r) || r != (double)(int64_t)r)
+        return bad("--rows takes whole numbers from 1000 to 10000000: '%s'",
+                   s);
+    if (o->nrows == BENCH_MAX_ROWS)
+        return bad("--rows: at most 4 sizes: '%s'", s);
+    o->rows[o->nrows++] = (int64_t)r;
+    return 0;
+}
+
 static int parse(int argc, char **argv, struct opts *o)
 {
     const char *wls = NULL, *engines = NULL, *dur = NULL, *reps = NULL,
@@ -199,6 +232,8 @@ static int parse(int argc, char **argv, struct opts *o)
         { "out", required_argument, NULL, 'o' },
         { "dir", required_argument, NULL, 'D' },
         { "raw", required_argument, NULL, 'R' },
+        { "rows", required_argument, NULL, 'n' },
+        { "cache-mb", required_argument, NULL, 'c' },
         { NULL, 0, NULL, 0 },
     };
     struct cli cli;
@@ -217,6 +252,8 @@ static int parse(int argc, char **argv, struct opts *o)
         case 'u': warm = optarg; break;
         case 'o': o->out = optarg; break;
         case 'D': o->dir = optarg; break;
+        case 'n': o->rows_arg = optarg; break;
+        case 'c': o->cache_mb = optarg; break;
         default: o->raw = optarg; break; /* 'R' */
         }
     }
@@ -238,6 +275,17 @@ static int parse(int argc, char **argv, struct opts *o)
         r != (int)r)
         return bad("--reps must be 1..50: '%s'", reps);
     o->reps = (int)r;
+    if (each(o->rows_arg ? o->rows_arg : "20000", add_rows, o))
+        return -1;
+    /* Every Bazoola process takes it from the environment, bzbench-glibc
+     * too; the library checks the range and says it at the first open. */
+    if (o->cache_mb) {
+        if (number(o->cache_mb, 0.03, 1e9, &r))
+            return bad("--cache-mb must be a number of MiB: '%s'",
+                       o->cache_mb);
+        setenv("BAZOOLA_CACHE_MB", o->cache_mb, 1);
+        bench_cache_mb = o->cache_mb;
+    }
     /* Worker counts in increasing order. */
     for (int a = 1; a < o->nworkers; a++)
         for (int b = a; b > 0 && o->workers[b - 1] > o->workers[b]; b--) {
@@ -340,12 +388,17 @@ static void restore(const struct bench_target *t, const char *dir,
 static int prepare(const struct bench_target *t, const char *base, char *dir,
                    size_t len, int quiet)
 {
-    if (path_of(dir, len, base, t->engine, t->label) || rm_rf(dir) ||
+    char sz[24];
+    rows_label(sz, sizeof sz, t->rows);
+    char name[96];
+    snprintf(name, sizeof name, "%s-%s", t->engine, sz);
+    if (path_of(dir, len, base, name, t->label) || rm_rf(dir) ||
         make_dir(dir))
         return -1;
     if (!quiet) {
-        printf("== %s %s: loading %d parents and %d items into %s\n",
-               t->engine, t->label, BENCH_PARENTS, BENCH_ITEMS, dir);
+        printf("== %s %s: loading %d parents and %lld items into %s\n",
+               t->engine, t->label, BENCH_PARENTS, (long long)bench_items,
+               dir);
         fflush(stdout);
     }
     char err[BENCH_ERRLEN];
@@ -357,8 +410,11 @@ static int prepare(const struct bench_target *t, const char *base, char *dir,
         rm_rf(dir);
         return -1;
     }
-    if (!quiet)
-        printf("   loaded in %.2f s\n", bench_now() - t0);
+    if (!quiet) {
+        double s = bench_now() - t0;
+        printf("   loaded in %.2f s (%.0f rows/s)\n", s,
+               (double)(t->rows + BENCH_PARENTS) / (s > 0 ? s : 1e-9));
+    }
     return 0;
 }
 
@@ -390,7 +446,7 @@ static const char *glibc_exe(void)
 
 /* The rows of bzbench-glibc, as the parent names them. */
 static struct bench_target glibc_target = {
-    "bazoola", "shared", "shared+glibc", &bench_bazoola, BZ_LOCK_SHARED
+    "bazoola", "shared", "shared+glibc", &bench_bazoola, BZ_LOCK_SHARED, 0
 };
 
 /* One window of a scan configuration through bzbench-glibc (which loads a
@@ -399,7 +455,8 @@ static struct bench_target glibc_target = {
 static void run_glibc(const struct opts *o, const char *exe, const char *base,
                       const struct bench_spec *spec, struct bench_acc *acc)
 {
-    char dir[PATH_MAX], rawpath[PATH_MAX], dur[32], warm[32], nw[16];
+    char dir[PATH_MAX], rawpath[PATH_MAX], dur[32], warm[32], nw[16],
+        rows[24];
     if (path_of(dir, sizeof dir, base, "glibc", NULL) ||
         path_of(rawpath, sizeof rawpath, base, "glibc.raw", NULL) ||
         make_dir(dir))
@@ -407,11 +464,12 @@ static void run_glibc(const struct opts *o, const char *exe, const char *base,
     snprintf(dur, sizeof dur, "%g", o->duration);
     snprintf(warm, sizeof warm, "%g", o->warmup);
     snprintf(nw, sizeof nw, "%d", spec->workers);
+    snprintf(rows, sizeof rows, "%lld", (long long)bench_items);
     char *argv[] = {
         (char *)exe, "--raw", rawpath, "--workloads", "scan", "--engines",
         "shared", "--workers", nw, "--kinds",
         (char *)bench_kind_names[spec->kind], "--duration", dur, "--reps",
-        "1", "--warmup", warm, "--dir", dir, NULL,
+        "1", "--warmup", warm, "--dir", dir, "--rows", rows, NULL,
     };
     fflush(NULL);
     pid_t pid;
@@ -450,26 +508,61 @@ static void run_glibc(const struct opts *o, const char *exe, const char *base,
 static void run_all(const struct opts *o, const char *base, FILE *raw,
                     struct results *rs)
 {
-    char dirs[NTARGETS][PATH_MAX];
-    int ready[NTARGETS] = { 0 };
-    for (size_t i = 0; i < NTARGETS; i++)
-        if (o->target[i]) {
-            ready[i] = prepare(&targets[i], base, dirs[i], sizeof dirs[i],
-                               raw != NULL) == 0;
-            if (!ready[i])
-                rs->failed = 1;
+    /* A column per data-set size and engine/mode; with several sizes the
+     * label names the size ("shared@1M"), and each size has its own
+     * directories, loaded before anything runs. */
+    struct bench_target cols[NCOLS];
+    char labels[NCOLS][48], dirs[NCOLS][PATH_MAX];
+    int ready[NCOLS] = { 0 };
+    /* Bazoola's shared segment lives while a process has the directory
+     * open; without a keeper every window's workers would make it anew
+     * and time a cold cache.  A deployment keeps its processes: so does
+     * the bench (SQLite and LMDB keep theirs in the kernel's page cache
+     * anyway).  Not LMDB's way: it allows one environment per process. */
+    void *keep[NCOLS] = { 0 };
+    size_t ncols = 0;
+    for (int r = 0; r < o->nrows; r++)
+        for (size_t i = 0; i < NTARGETS; i++) {
+            struct bench_target *c = &cols[ncols];
+            *c = targets[i];
+            c->rows = o->rows[r];
+            if (o->nrows > 1) {
+                char sz[24];
+                rows_label(sz, sizeof sz, c->rows);
+                snprintf(labels[ncols], sizeof labels[ncols], "%s@%s",
+                         targets[i].label, sz);
+                c->label = labels[ncols];
+            }
+            if (o->target[i]) {
+                bench_items = c->rows;
+                ready[ncols] = prepare(c, base, dirs[ncols],
+                                       sizeof dirs[ncols], raw != NULL) == 0;
+                char err[BENCH_ERRLEN];
+                if (ready[ncols] && c->ops == &bench_bazoola &&
+                    c->setting == BZ_LOCK_SHARED &&
+                    c->ops->share(c, dirs[ncols], &keep[ncols], err)) {
+                    fprintf(stderr, "bzbench: %s %s: %s\n", c->engine,
+                            c->label, err);
+                    ready[ncols] = 0;
+                }
+                if (!ready[ncols])
+                    rs->failed = 1;
+            }
+            ncols++;
         }
-    /* The glibc rows come from bzbench-glibc, and only for the scan. */
+    /* The glibc rows come from bzbench-glibc, only for the scan, and only
+     * with one size (its own directory is loaded per window). */
     const char *glibc = o->glibc && o->wl[WL_SCAN] && !*alloc_suffix() &&
-                                !raw ? glibc_exe() : NULL;
+                                !raw && o->nrows == 1 ? glibc_exe() : NULL;
     fflush(stdout);
-    /* acc[NTARGETS]: the glibc row. */
-    struct bench_acc *acc = malloc((NTARGETS + 1) * sizeof *acc);
+    /* acc[ncols]: the glibc row. */
+    struct bench_acc *acc = malloc((ncols + 1) * sizeof *acc);
     if (!acc) {
         fprintf(stderr, "bzbench: out of memory\n");
         rs->failed = 1;
         return;
     }
+    glibc_target.rows = o->rows[0];
     for (int i = 0; i < WL__COUNT; i++) {
         enum bench_wl wl = bench_wl_run_order[i];
         if (!o->wl[wl])
@@ -478,33 +571,37 @@ static void run_all(const struct opts *o, const char *base, FILE *raw,
             if (!o->kind[k])
                 continue;
             for (int w = 0; w < o->nworkers; w++) {
-                struct bench_spec spec[NTARGETS + 1];
-                int used[NTARGETS + 1] = { 0 };
-                for (size_t t = 0; t <= NTARGETS; t++) {
-                    used[t] = t < NTARGETS ? ready[t]
-                                           : wl == WL_SCAN && glibc != NULL;
+                struct bench_spec spec[NCOLS + 1];
+                int used[NCOLS + 1] = { 0 };
+                for (size_t t = 0; t <= ncols; t++) {
+                    used[t] = t < ncols ? ready[t]
+                                        : wl == WL_SCAN && glibc != NULL;
                     spec[t] = (struct bench_spec){
-                        .t = t < NTARGETS ? &targets[t] : &glibc_target,
-                        .dir = t < NTARGETS ? dirs[t] : NULL, .wl = wl,
+                        .t = t < ncols ? &cols[t] : &glibc_target,
+                        .dir = t < ncols ? dirs[t] : NULL, .wl = wl,
                         .kind = (enum bench_kind)k, .workers = o->workers[w],
                         .warmup = o->warmup, .duration = o->duration,
                         .reps = 1,
                     };
+                    bench_items = spec[t].t->rows;
                     bench_acc_init(&acc[t], &spec[t]);
                 }
                 for (int rep = 0; rep < o->reps; rep++)
-                    for (size_t t = 0; t <= NTARGETS; t++) {
+                    for (size_t t = 0; t <= ncols; t++) {
                         if (!used[t] || !acc[t].r.ok)
                             continue;
-                        if (t == NTARGETS) {
+                        /* Workers (threads, or children forked now) and
+                         * the loaders read the size from here. */
+                        bench_items = spec[t].t->rows;
+                        if (t == ncols) {
                             run_glibc(o, glibc, base, &spec[t], &acc[t]);
                             continue;
                         }
                         bench_acc_run(&acc[t], &spec[t]);
                         if (wl == WL_INSERT)
-                            restore(&targets[t], dirs[t], rs);
+                            restore(&cols[t], dirs[t], rs);
                     }
-                for (size_t t = 0; t <= NTARGETS; t++) {
+                for (size_t t = 0; t <= ncols; t++) {
                     if (!used[t])
                         continue;
                     bench_acc_finish(&acc[t]);
@@ -520,9 +617,11 @@ static void run_all(const struct opts *o, const char *base, FILE *raw,
         }
     }
     free(acc);
-    for (size_t t = 0; t < NTARGETS; t++)
+    for (size_t t = 0; t < ncols; t++)
         if (ready[t]) {
-            targets[t].ops->teardown(dirs[t]);
+            if (keep[t])
+                cols[t].ops->unshare(keep[t]);
+            cols[t].ops->teardown(dirs[t]);
             rm_rf(dirs[t]);
         }
 }
@@ -602,7 +701,14 @@ int main(int argc, char **argv)
     if (parsed)
         return BZ_EXIT_USAGE;
     signal(SIGPIPE, SIG_IGN);
-    bench_data_init();
+    int64_t most = 0;
+    for (int i = 0; i < o.nrows; i++)
+        most = o.rows[i] > most ? o.rows[i] : most;
+    if (bench_data_init(most)) {
+        fprintf(stderr, "bzbench: out of memory for %lld rows\n",
+                (long long)most);
+        return EXIT_FAIL;
+    }
     double started = bench_now();
     static char labels[NTARGETS][32];
     for (size_t i = 0; i < NTARGETS; i++) {
@@ -624,7 +730,9 @@ int main(int argc, char **argv)
         nk += (size_t)o.kind[k];
     for (int i = 0; i < WL__COUNT; i++)
         nwl += (size_t)o.wl[i];
-    size_t configs = nk * (size_t)o.nworkers * (nt * nwl + (glibc ? 1 : 0));
+    glibc = glibc && o.nrows == 1;
+    size_t configs = nk * (size_t)o.nworkers *
+                     (nt * nwl * (size_t)o.nrows + (glibc ? 1 : 0));
     if (!o.raw) {
         printf("bzbench %s: %zu configurations x %d window(s) x (%g s "
                "warm-up + %g s), about %.0f s\n", bz_version(), configs,

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <bazoola.h>
+#include <lmdb.h>
 #include <sqlite3.h>
 
 #include "bench.h"
@@ -65,6 +66,7 @@ void machine_describe(FILE *f, const char *prefix, const char *when)
     if (nload == 3)
         fprintf(f, "%sload average %s: %.2f %.2f %.2f\n", prefix, when,
                 load[0], load[1], load[2]);
-    fprintf(f, "%sbazoola %s, SQLite %s, malloc: %s\n", prefix, bz_version(),
-            sqlite3_libversion(), alloc_describe());
+    fprintf(f, "%sbazoola %s, SQLite %s, %s, malloc: %s\n", prefix,
+            bz_version(), sqlite3_libversion(), mdb_version(NULL, NULL, NULL),
+            alloc_describe());
 }

@@ -2,9 +2,13 @@
  * report.c - the terminal table, results.csv, summary.md and the plots.
  *
  * results.csv has exactly the columns
- *   workload,engine,mode,kind,workers,ops_per_s,p50_us,p99_us,lock_wait_pct
+ *   workload,engine,mode,kind,workers,ops_per_s,p50_us,p99_us,lock_wait_pct,
+ *   rows,cache_mb,anon_kib
  * with ops_per_s the median over the reps; a failed configuration keeps its
- * row with empty numbers.  The terminal also shows min and max.
+ * row with empty numbers.  rows and cache_mb say what the run was given
+ * (cache_mb empty: the default, which follows the data), anon_kib the
+ * largest growth of a worker process's anonymous memory from before it
+ * opened the engine to the end of its windows (empty for threads).  The terminal also shows min and max.
  *
  * lock_wait_pct is the share of the workers' timed time spent waiting
  * for Bazoola's writer lock (every stage: the process mutex, the shared
@@ -223,18 +227,22 @@ int report_csv(const char *path, const struct bench_result *rs, size_t n)
     if (!f)
         return -1;
     fprintf(f, "workload,engine,mode,kind,workers,ops_per_s,p50_us,p99_us,"
-               "lock_wait_pct\n");
+               "lock_wait_pct,rows,cache_mb,anon_kib\n");
     for (size_t i = 0; i < n; i++) {
         const struct bench_result *r = &rs[i];
         fprintf(f, "%s,%s,%s,%s,%d,", r->workload, r->engine, r->mode, r->kind,
                 r->workers);
         if (r->ok && r->lock_wait_pct >= 0)
-            fprintf(f, "%.1f,%.2f,%.2f,%.1f\n", r->median, r->p50_us,
+            fprintf(f, "%.1f,%.2f,%.2f,%.1f,", r->median, r->p50_us,
                     r->p99_us, r->lock_wait_pct);
         else if (r->ok)
-            fprintf(f, "%.1f,%.2f,%.2f,\n", r->median, r->p50_us, r->p99_us);
+            fprintf(f, "%.1f,%.2f,%.2f,,", r->median, r->p50_us, r->p99_us);
         else
-            fprintf(f, ",,,\n");
+            fprintf(f, ",,,,");
+        fprintf(f, "%lld,%s,", (long long)r->rows, r->cache_mb);
+        if (r->anon_kib)
+            fprintf(f, "%llu", (unsigned long long)r->anon_kib);
+        fprintf(f, "\n");
     }
     return fclose(f) == 0 ? 0 : -1;
 }

@@ -41,8 +41,24 @@ struct wres {
     char err[BENCH_ERRLEN];
     uint64_t ops[BENCH_MAX_REPS];
     uint64_t wait_ns, busy_ns; /* lock wait within the timed windows */
+    uint64_t anon_kib;
     struct bench_hist hist;
 };
+
+/* RssAnon of this process in KiB (0 when /proc does not say): what a
+ * reader costs beyond the shared segment, which is RssShmem. */
+static uint64_t rss_anon_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    unsigned long long kib = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "RssAnon: %llu kB", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kib;
+}
 
 static uint64_t now_ns(void)
 {
@@ -228,6 +244,8 @@ static void child_main(const struct bench_spec *s, int index, int ready_fd,
     if (!r)
         _exit(3);
     r->ok = 1;
+    /* What the engine costs the process, not what fork() handed down. */
+    uint64_t anon0 = rss_anon_kib();
     void *shared = NULL, *conn = NULL;
     if (s->t->ops->share(s->t, s->dir, &shared, r->err))
         r->ok = 0;
@@ -243,6 +261,8 @@ static void child_main(const struct bench_spec *s, int index, int ready_fd,
         struct bench_worker w;
         worker_init(s, index, conn, &w);
         work(s, &w, t0, r);
+        uint64_t anon = rss_anon_kib();
+        r->anon_kib = anon > anon0 ? anon - anon0 : 1;
         s->t->ops->close(conn);
         s->t->ops->unshare(shared);
     }
@@ -342,6 +362,9 @@ void bench_acc_init(struct bench_acc *a, const struct bench_spec *s)
     r->workers = s->workers;
     r->ok = 1;
     r->lock_wait_pct = -1;
+    r->rows = bench_items;
+    snprintf(r->cache_mb, sizeof r->cache_mb, "%s",
+             bench_cache_mb ? bench_cache_mb : "");
 }
 
 void bench_acc_merge(struct bench_acc *into, const struct bench_acc *from)
@@ -352,6 +375,8 @@ void bench_acc_merge(struct bench_acc *into, const struct bench_acc *from)
     r->ops += from->r.ops;
     r->wait_ns += from->r.wait_ns;
     r->busy_ns += from->r.busy_ns;
+    if (from->r.anon_kib > r->anon_kib)
+        r->anon_kib = from->r.anon_kib;
     hist_merge(&into->hist, &from->hist);
     if (r->ok && !from->r.ok) {
         r->ok = 0;
@@ -399,6 +424,8 @@ int bench_acc_run(struct bench_acc *a, const struct bench_spec *s)
         hist_merge(&a->hist, &rs[i].hist);
         r->wait_ns += rs[i].wait_ns;
         r->busy_ns += rs[i].busy_ns;
+        if (rs[i].anon_kib > r->anon_kib)
+            r->anon_kib = rs[i].anon_kib;
     }
     free(rs);
     return r->ok ? 0 : -1;

@@ -100,7 +100,7 @@ static int sq_connect(const struct bench_target *t, const char *dir,
  * transaction. */
 static int load_items(sqlite3 *db, sqlite3_stmt *i, char *err)
 {
-    for (int64_t id = 1; id <= BENCH_ITEMS; id++) {
+    for (int64_t id = 1; id <= bench_items; id++) {
         const struct bench_item *it = bench_item(id);
         sqlite3_bind_int64(i, 1, id);
         sqlite3_bind_text(i, 2, it->title, -1, SQLITE_STATIC);

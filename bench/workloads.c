@@ -3,7 +3,7 @@
  *
  * The data set, the same for every engine:
  *   parents: BENCH_PARENTS rows, id 1..100, name "Parent 007";
- *   items:   BENCH_ITEMS rows, id 1..20000, a title made from the id
+ *   items:   bench_items rows, id 1..20000, a title made from the id
  *            ("Item 00042 cobalt fjord"), parent_id 1 + id % 100, qty
  *            id % 1000.  One title in BENCH_NEEDLE_EVERY (ids divisible by
  *            100) has "ZeBrA" in it, so a case-insensitive search for
@@ -14,10 +14,11 @@
  * values, and after each insert configuration the items are emptied and
  * loaded again (not timed), so every one starts from the same files.  So
  * every read can check its answer against the data set, and every scan
- * must find exactly BENCH_ITEMS / BENCH_NEEDLE_EVERY rows.
+ * must find exactly bench_items / BENCH_NEEDLE_EVERY rows.
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bench.h"
@@ -69,12 +70,19 @@ static const char *const words[] = {
 };
 #define NWORDS (sizeof words / sizeof words[0])
 
-static struct bench_item items[BENCH_ITEMS + 1];
+int64_t bench_items = BENCH_ITEMS_DEFAULT;
+const char *bench_cache_mb;
+static struct bench_item *items;
 static char parent_names[BENCH_PARENTS + 1][24];
 
-void bench_data_init(void)
+int bench_data_init(int64_t n)
 {
-    for (int64_t id = 1; id <= BENCH_ITEMS; id++) {
+    bench_items = n;
+    free(items);
+    items = calloc((size_t)n + 1, sizeof *items);
+    if (!items)
+        return -1;
+    for (int64_t id = 1; id <= bench_items; id++) {
         struct bench_item *it = &items[id];
         it->id = id;
         it->parent_id = 1 + id % BENCH_PARENTS;
@@ -90,6 +98,7 @@ void bench_data_init(void)
     for (int64_t id = 1; id <= BENCH_PARENTS; id++)
         snprintf(parent_names[id], sizeof parent_names[id],
                  "Parent %03" PRId64, id);
+    return 0;
 }
 
 const struct bench_item *bench_item(int64_t id)
@@ -109,7 +118,7 @@ const char *bench_parent_name(int64_t id)
 
 static int do_read(struct bench_worker *w, int join)
 {
-    int64_t id = 1 + (int64_t)(bench_rnd(&w->rng) % BENCH_ITEMS);
+    int64_t id = 1 + (int64_t)(bench_rnd(&w->rng) % bench_items);
     struct bench_item got;
     int found = 0;
     if (w->t->ops->read(w->conn, id, join, &got, &found, w->err))
@@ -132,7 +141,7 @@ static int do_read(struct bench_worker *w, int join)
 
 static int do_update(struct bench_worker *w)
 {
-    int64_t id = 1 + (int64_t)(bench_rnd(&w->rng) % BENCH_ITEMS);
+    int64_t id = 1 + (int64_t)(bench_rnd(&w->rng) % bench_items);
     int64_t qty = (int64_t)(bench_rnd(&w->rng) % 1000);
     int found = 0;
     if (w->t->ops->update_qty(w->conn, id, qty, &found, w->err))
@@ -145,7 +154,7 @@ static int do_update(struct bench_worker *w)
 /* Delete one of this worker's items and insert it again. */
 static int do_churn(struct bench_worker *w)
 {
-    int64_t mine = (BENCH_ITEMS - 1 - w->index) / w->nworkers + 1;
+    int64_t mine = (bench_items - 1 - w->index) / w->nworkers + 1;
     int64_t k = (int64_t)(bench_rnd(&w->rng) % (uint64_t)mine);
     int64_t id = 1 + w->index + k * w->nworkers;
     int found = 0;
@@ -172,7 +181,7 @@ static int do_insert(struct bench_worker *w)
     int64_t id = 0;
     if (w->t->ops->insert(w->conn, &it, &id, w->err))
         return -1;
-    if (id <= BENCH_ITEMS)
+    if (id <= bench_items)
         return ERR(w, "insert: got id %" PRId64 ", inside the data set", id);
     return 0;
 }
@@ -184,7 +193,7 @@ static int do_scan(struct bench_worker *w)
     if (w->t->ops->scan(w->conn, BENCH_NEEDLE, &n, &sum, w->err))
         return -1;
     /* The matches are the ids divisible by BENCH_NEEDLE_EVERY. */
-    const int64_t k = BENCH_ITEMS / BENCH_NEEDLE_EVERY;
+    const int64_t k = bench_items / BENCH_NEEDLE_EVERY;
     const int64_t want = BENCH_NEEDLE_EVERY * k * (k + 1) / 2;
     if (n != k || sum != want)
         return ERR(w, "scan for '%s': %ld rows (ids summing to %" PRId64 "), "

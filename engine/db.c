@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -54,9 +56,12 @@ int bz_options_set_cache_mb(bz_options *o, size_t mb)
     bz__err_clear();
     if (!o)
         return bz__err(BZ_EINVAL, "bz_options_set_cache_mb: NULL options");
-    if (mb > (size_t)64 * 1024)
-        return bz__err(BZ_EINVAL, "cache of %zu MiB is too large (at most "
-                       "65536)", mb);
+    size_t max = bz__seg_max_cache() >> 20;
+    if (mb > max)
+        return bz__err(BZ_EINVAL, "bz_options_set_cache_mb(%zu): a cache of "
+                       "%zu MiB is out of range: from 1 to %zu MiB (half of "
+                       "this machine's RAM), or 0 to follow the data", mb, mb,
+                       max);
     o->cache_mb = mb;
     return BZ_OK;
 }
@@ -78,26 +83,34 @@ static int lock_mode_of(const bz_options *o, bz_lock_mode *mode)
     return BZ_OK;
 }
 
-/* The cache size: the option, else BAZOOLA_CACHE_MB, else the default.
- * Fractions of a MiB are allowed in the variable, for tests of tiny
- * caches ("0.03" is 8 frames). */
-static int cache_bytes_of(const bz_options *o, size_t *bytes)
+/* The cache size: the option, else BAZOOLA_CACHE_MB, else 0 (the segment
+ * follows the data, shm/README.md "Size").  Fractions of a MiB are allowed
+ * in the variable, for tests of tiny caches ("0.03" is 8 frames). */
+static int cache_bytes_of(const bz_options *o, size_t *bytes, char *src,
+                          size_t srclen)
 {
+    *bytes = 0;
     if (o && o->cache_mb) {
         *bytes = o->cache_mb << 20;
+        snprintf(src, srclen, "bz_options_set_cache_mb(%zu)", o->cache_mb);
         return BZ_OK;
     }
     const char *env = getenv("BAZOOLA_CACHE_MB");
     if (env && *env) {
         char *end;
         double mb = strtod(env, &end);
-        if (*end || !(mb > 0) || mb > 65536)
-            return bz__err(BZ_EINVAL, "BAZOOLA_CACHE_MB=%s: expected a "
-                           "number of MiB in (0, 65536]", env);
+        /* 0.03 rounds to 8 pages, the smallest cache (make_signature). */
+        double hi = (double)(bz__seg_max_cache() >> 20);
+        if (*end || !(mb >= 0.03 && mb <= hi))
+            return bz__err(BZ_EINVAL, "BAZOOLA_CACHE_MB=%s is out of range: "
+                           "expected a number of MiB from 0.03 (8 pages) to "
+                           "%.0f (half of this machine's RAM); unset it to "
+                           "size the cache from the data", env, hi);
         *bytes = (size_t)(mb * 1048576.0);
+        snprintf(src, srclen, "BAZOOLA_CACHE_MB=%s", env);
         return BZ_OK;
     }
-    *bytes = (size_t)BZ_SHM_DEFAULT_MB << 20;
+    snprintf(src, srclen, "the default");
     return BZ_OK;
 }
 
@@ -282,6 +295,85 @@ static void db_free(bz_db *db)
     free(db);
 }
 
+/* The files of the tables of a and of b (either may be NULL), counted
+ * once each, and their bytes now: what the segment is sized from. */
+static void schema_files(const bz_schema *a, const bz_schema *b, int dirfd,
+                         uint32_t *nfiles, uint64_t *bytes)
+{
+    *nfiles = 0;
+    *bytes = 0;
+    char names[BZ_TABLE_MAX_FILES][BZ_FILE_NAME_MAX];
+    for (int pass = 0; pass < 2; pass++) {
+        const bz_schema *sc = pass ? b : a;
+        for (int i = 0; sc && i < sc->ntables; i++) {
+            if (pass && a && bz__schema_find_table(a, sc->tables[i].name) >= 0)
+                continue;
+            int n = bz__table_file_names(&sc->tables[i], names);
+            *nfiles += (uint32_t)n;
+            for (int k = 0; k < n; k++) {
+                struct stat st;
+                if (fstatat(dirfd, names[k], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                    S_ISREG(st.st_mode))
+                    *bytes += (uint64_t)st.st_size;
+            }
+        }
+    }
+}
+
+static long open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return -1;
+    long n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n - 1; /* the one opendir holds */
+}
+
+/* Every limit the schema could hit, checked before any file is created:
+ * an open that fails must leave the directory as it found it. */
+static int check_limits(bz_db *db)
+{
+    const bz_schema *sc = db->schema;
+    uint64_t files = 0, fresh = 0;
+    char names[BZ_TABLE_MAX_FILES][BZ_FILE_NAME_MAX];
+    for (int i = 0; i < sc->ntables; i++) {
+        int n = bz__table_file_names(&sc->tables[i], names);
+        files += (uint64_t)n;
+        for (int k = 0; k < n && db->seg; k++)
+            fresh += !bz__seg_has_file(db->seg, names[k]);
+    }
+    if (db->seg && files > bz__seg_max_files_limit())
+        return bz__err(BZ_ESCHEMA, "the schema's %d tables have %llu files, "
+                       "more than a shared segment holds (%u); use fewer "
+                       "tables, or lock mode flock", sc->ntables,
+                       (unsigned long long)files, bz__seg_max_files_limit());
+    if (db->seg && fresh > bz__seg_files_free(db->seg))
+        return bz__err(BZ_ESCHEMA, "the schema's %d tables have %llu files "
+                       "the shared segment of %s does not know yet, and its "
+                       "file table has room for %u more (it was sized when "
+                       "the first process opened %s); close every process "
+                       "that has %s open, and the next open sizes it for "
+                       "this schema", sc->ntables, (unsigned long long)fresh,
+                       db->dir, bz__seg_files_free(db->seg), db->dir, db->dir);
+    struct rlimit rl;
+    long now = open_fds();
+    /* Headroom for the journal, the schema's temporary file and what
+     * the caller opens next. */
+    if (now >= 0 && getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+        rl.rlim_cur != RLIM_INFINITY &&
+        (uint64_t)now + files + 16 > (uint64_t)rl.rlim_cur)
+        return bz__err(BZ_EINVAL, "opening the schema's %d tables takes %llu "
+                       "file descriptors; this process has %ld open and may "
+                       "have %llu (RLIMIT_NOFILE): raise the limit (ulimit "
+                       "-n) or open fewer tables", sc->ntables,
+                       (unsigned long long)files, now,
+                       (unsigned long long)rl.rlim_cur);
+    return BZ_OK;
+}
+
 /* Under the lock: reconcile the schema with the recording, open (and
  * create) every table's files, check their sizes. */
 static int open_tables(bz_db *db, const bz_schema *rec, bool create,
@@ -289,6 +381,8 @@ static int open_tables(bz_db *db, const bz_schema *rec, bool create,
 {
     int rc;
     if (rec && (rc = check_against_recorded(db->schema, rec, db->dir)))
+        return rc;
+    if ((rc = check_limits(db)))
         return rc;
     if (create && (rc = record_schema(db->dirfd, db->dir, db->schema, rec)))
         return rc;
@@ -366,9 +460,10 @@ static int db_open(const char *dir, const bz_schema *schema,
         goto fail;
     }
     bz_lock_mode mode;
-    size_t cache_bytes = 0;
+    char src[96];
+    struct bz_seg_sizing sz = {.source = src};
     if ((rc = lock_mode_of(opts, &mode)) ||
-        (rc = cache_bytes_of(opts, &cache_bytes)))
+        (rc = cache_bytes_of(opts, &sz.cache_bytes, src, sizeof src)))
         goto fail;
     if ((rc = bz__dirlock_get(db->dirfd, db->dir, &db->lock)))
         goto fail;
@@ -381,11 +476,18 @@ static int db_open(const char *dir, const bz_schema *schema,
         !(rc = bz__lock_probe_owner_dead())) {
         struct stat st;
         uint64_t token[2];
+        /* Sized from the schema and the data as they are now (under the
+         * flock); read again below, after the full lock, for the open. */
+        bz_schema *pre = NULL;
         if (fstat(db->dirfd, &st) != 0)
             rc = bz__err_os(errno, "cannot stat %s", dir);
-        else if (!(rc = dir_token(db->lock->fd, token)))
-            rc = bz__seg_attach(dir, st.st_dev, st.st_ino, token, cache_bytes,
+        else if (!(rc = dir_token(db->lock->fd, token)) &&
+                 !(rc = read_recorded(db->dirfd, dir, &pre))) {
+            schema_files(schema, pre, db->dirfd, &sz.files, &sz.data_bytes);
+            rc = bz__seg_attach(dir, st.st_dev, st.st_ino, token, &sz,
                                 &db->lock->seg);
+        }
+        bz_schema_free(pre);
     }
     if (mode == BZ_LOCK_SHARED && !rc) {
         db->seg = db->lock->seg;

@@ -2,10 +2,12 @@
  * stats.c - the public statistics of a directory's shared segment.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "shm.h"
@@ -16,6 +18,7 @@ _Static_assert((int)BZ_STAT__COUNT == (int)BZ_C__COUNT,
 struct bz_stats {
     struct bz_seg_snapshot snap;
     char (*tables)[128];
+    uint64_t data_bytes;
 };
 
 static int dir_identity(const char *dir, struct stat *st)
@@ -62,6 +65,19 @@ int bz_stats_read(const char *dir, bz_stats **out)
             rc = bz__nomem();
         for (int i = 0; !rc && i < s->snap.nfiles; i++)
             table_of(s->snap.files[i].name, s->tables[i], sizeof s->tables[i]);
+        /* The files as they are now: the segment knows a size only while
+         * some process has looked at it in the current lock epoch. */
+        int dfd = rc ? -1 : open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        for (int i = 0; dfd >= 0 && i < s->snap.nfiles; i++) {
+            struct stat fst;
+            if (fstatat(dfd, s->snap.files[i].name, &fst,
+                        AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(fst.st_mode))
+                s->data_bytes += (uint64_t)fst.st_size;
+            else if (s->snap.files[i].size > 0)
+                s->data_bytes += (uint64_t)s->snap.files[i].size;
+        }
+        if (dfd >= 0)
+            close(dfd);
     }
     if (rc) {
         bz_stats_free(s);
@@ -88,6 +104,18 @@ uint64_t bz_stats_frames_used(const bz_stats *s) { return s ? s->snap.frames_use
 uint64_t bz_stats_created_at(const bz_stats *s) { return s ? s->snap.created_at : 0; }
 uint64_t bz_stats_recoveries(const bz_stats *s) { return s ? s->snap.recoveries : 0; }
 int bz_stats_fine_timestamps(const bz_stats *s) { return s && s->snap.mgtime; }
+uint64_t bz_stats_data_bytes(const bz_stats *s) { return s ? s->data_bytes : 0; }
+
+uint64_t bz_stats_suggested_cache_mb(const bz_stats *s)
+{
+    if (!s || s->data_bytes <= s->snap.nframes * s->snap.page_size)
+        return 0;
+    /* The rule a new segment follows, without the caps of free memory
+     * (what is free now says little about when the user restarts). */
+    uint64_t want = s->data_bytes + s->data_bytes / 4;
+    uint64_t mb = (want + (1u << 20) - 1) >> 20, max = bz__seg_max_cache() >> 20;
+    return mb > max ? max : mb;
+}
 
 uint64_t bz_stats_counter(const bz_stats *s, bz_stat which)
 {

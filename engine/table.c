@@ -27,23 +27,33 @@ void bz__buf_free(bz_buf *b)
     b->len = b->cap = 0;
 }
 
+static const char *const file_suffix[BZ_TABLE_MAX_FILES] = {
+    ".dat", "__seqnum.dat", "__id.idx.dat", "__free.dat", ".text.dat",
+};
+
+int bz__table_file_names(const bz_tdef *def,
+                         char names[BZ_TABLE_MAX_FILES][BZ_FILE_NAME_MAX])
+{
+    int n = def->ntext ? 5 : 4;
+    for (int i = 0; i < n; i++)
+        snprintf(names[i], BZ_FILE_NAME_MAX, "%s%s", def->name,
+                 file_suffix[i]);
+    return n;
+}
+
 int bz__table_open(bz_table *t, int dirfd, const bz_tdef *def, bool create)
 {
     memset(t, 0, sizeof(*t));
     t->def = def;
     t->dat.fd = t->seq.fd = t->idx.fd = t->fre.fd = t->txt.fd = -1;
-    char name[BZ_NAME_MAX + 32];
-    struct { bz_file *f; const char *suffix; const char *init; } files[] = {
-        {&t->dat, ".dat", NULL},
-        {&t->seq, "__seqnum.dat", "0"},
-        {&t->idx, "__id.idx.dat", NULL},
-        {&t->fre, "__free.dat", NULL},
-        {&t->txt, ".text.dat", NULL},
+    char names[BZ_TABLE_MAX_FILES][BZ_FILE_NAME_MAX];
+    struct { bz_file *f; const char *init; } files[] = {
+        {&t->dat, NULL}, {&t->seq, "0"}, {&t->idx, NULL}, {&t->fre, NULL},
+        {&t->txt, NULL},
     };
-    int n = def->ntext ? 5 : 4;
+    int n = bz__table_file_names(def, names);
     for (int i = 0; i < n; i++) {
-        snprintf(name, sizeof name, "%s%s", def->name, files[i].suffix);
-        int rc = bz__file_open(files[i].f, dirfd, def->name, name, create,
+        int rc = bz__file_open(files[i].f, dirfd, def->name, names[i], create,
                                files[i].init);
         if (rc) {
             bz__table_close(t);

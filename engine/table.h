@@ -39,6 +39,12 @@ int bz__buf_reserve(bz_buf *b, size_t need);
 void bz__buf_free(bz_buf *b);
 
 int bz__table_open(bz_table *t, int dirfd, const bz_tdef *def, bool create);
+/* The names of the table's files (4, or 5 with TEXT fields): what an open
+ * must find room for before it creates any of them. */
+#define BZ_TABLE_MAX_FILES 5
+#define BZ_FILE_NAME_MAX (BZ_NAME_MAX + 32)
+int bz__table_file_names(const bz_tdef *def,
+                         char names[BZ_TABLE_MAX_FILES][BZ_FILE_NAME_MAX]);
 void bz__table_close(bz_table *t);
 /* Shared mode: serve the files through seg, checking them for outside
  * changes first (at attach). */

@@ -1,17 +1,18 @@
 #!/bin/sh
-# Install the Debian packages the build needs, if any is missing; with
-# --tests also what only the tests and CI use (the sqlite3 and PostgreSQL
-# that `bazoola export --sql` output is loaded into, the Chromium that
-# renders the demo server's pages headless, python3-pytest for the Python
-# package's tests, mandoc that lints the manual pages, and gnuplot-nox that
-# draws bzbench's plots); with --fuzz also clang and
+# Install the Debian packages the build needs (liblmdb-dev: LMDB, an
+# engine of bzbench; libjs-chart.js: the demo's /stats charts), if any is
+# missing; with --tests also what only the tests and CI use (the sqlite3 and
+# PostgreSQL that `bazoola export --sql` output is loaded into, the Chromium
+# that renders the demo server's pages headless, python3-pytest for the
+# Python package's tests, mandoc that lints the manual pages, and gnuplot-nox
+# that draws bzbench's plots); with --fuzz also clang and
 # its compiler-rt (libFuzzer and the sanitizer runtimes) for the fuzz
 # targets (tests/fuzz/): normal builds never need clang.  Flags combine.
 # Idempotent and quiet when everything is there.
 set -eu
 PKGS="cmake make gcc g++ pkg-config libgtest-dev liburcu-dev libjemalloc-dev
       libjansson-dev libunistring-dev libsqlite3-dev libcsv-dev
-      libmicrohttpd-dev libcurl4-openssl-dev libjs-chart.js"
+      libmicrohttpd-dev libcurl4-openssl-dev libjs-chart.js liblmdb-dev"
 for arg in "$@"; do
     case "$arg" in
     --tests) PKGS="$PKGS sqlite3 postgresql chromium python3-pytest mandoc

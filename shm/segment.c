@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 #include <urcu/arch.h>
@@ -56,7 +57,76 @@ void bz__seg_layout(const struct shm_signature *sig, struct shm_layout *lay)
     lay->total = off;
 }
 
-static void make_signature(size_t cache_bytes, struct shm_signature *sig)
+static uint64_t ram_bytes(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+    return pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : 0;
+}
+
+static bool shm_free_bytes(uint64_t *out)
+{
+    struct statvfs v;
+    if (statvfs(BZ_SHM_FS, &v) != 0)
+        return false;
+    *out = (uint64_t)v.f_bavail * v.f_frsize;
+    return true;
+}
+
+size_t bz__seg_max_cache(void)
+{
+    uint64_t cap = (uint64_t)BZ_SHM_PAGE << 24, half = ram_bytes() / 2;
+    if (half && half < cap)
+        cap = half;
+    return (size_t)cap;
+}
+
+uint32_t bz__seg_max_files_limit(void) { return BZ_SHM_MAX_FILES; }
+
+size_t bz__seg_default_cache(uint64_t data_bytes, char *why, size_t len)
+{
+    /* A quarter more than the data, so inserts have room to grow into
+     * before the working set spills; never below the old fixed default,
+     * where small directories cost nothing worth saving. */
+    uint64_t want = data_bytes + data_bytes / 4;
+    const char *reason = "1.25 x the data";
+    if (want < ((uint64_t)BZ_SHM_DEFAULT_MB << 20)) {
+        want = (uint64_t)BZ_SHM_DEFAULT_MB << 20;
+        reason = "the minimum";
+    }
+    /* The segment is real memory (allocated at creation): leave most of
+     * RAM to the page cache that the files live in, and most of /dev/shm
+     * to everybody else. */
+    uint64_t q = ram_bytes() / 4, shm;
+    if (q && want > q) {
+        want = q;
+        reason = "a quarter of RAM";
+    }
+    if (shm_free_bytes(&shm) && want > shm / 2) {
+        want = shm / 2;
+        reason = "half of " BZ_SHM_FS "'s free space";
+    }
+    if (want < BZ_SHM_MIN_CACHE)
+        want = BZ_SHM_MIN_CACHE;
+    if (want > bz__seg_max_cache())
+        want = bz__seg_max_cache();
+    if (why)
+        snprintf(why, len, "%s", reason);
+    return (size_t)want;
+}
+
+/* Twice the opener's files, so other schemas may add tables later. */
+static uint32_t files_for(uint32_t files)
+{
+    uint64_t n = (uint64_t)files * 2;
+    if (n < BZ_SHM_MIN_FILES)
+        n = BZ_SHM_MIN_FILES;
+    if (n > BZ_SHM_MAX_FILES)
+        n = BZ_SHM_MAX_FILES;
+    return (uint32_t)n;
+}
+
+static void make_signature(size_t cache_bytes, uint32_t max_files,
+                           struct shm_signature *sig)
 {
     memset(sig, 0, sizeof(*sig));
     sig->version = BZ_SHM_VERSION;
@@ -64,7 +134,7 @@ static void make_signature(size_t cache_bytes, struct shm_signature *sig)
     sig->cache_line = BZ_SHM_CACHE_LINE;
     sig->mutex_size = sizeof(pthread_mutex_t);
     sig->max_procs = BZ_SHM_MAX_PROCS;
-    sig->max_files = BZ_SHM_MAX_FILES;
+    sig->max_files = max_files;
     size_t nframes = cache_bytes / BZ_SHM_PAGE;
     if (nframes < 8)
         nframes = 8;
@@ -244,7 +314,8 @@ static enum verdict judge(bz_seg *s, const struct stat *st, char *why,
         h->sig.cache_line != BZ_SHM_CACHE_LINE ||
         h->sig.mutex_size != sizeof(pthread_mutex_t) ||
         h->sig.max_procs != BZ_SHM_MAX_PROCS ||
-        h->sig.max_files != BZ_SHM_MAX_FILES || h->sig.nframes < 8 ||
+        h->sig.max_files < BZ_SHM_MIN_FILES ||
+        h->sig.max_files > BZ_SHM_MAX_FILES || h->sig.nframes < 8 ||
         h->sig.nbuckets < 2 * h->sig.nframes ||
         (h->sig.nbuckets & (h->sig.nbuckets - 1)) ||
         h->sig.total_size != lay.total) {
@@ -265,22 +336,57 @@ static enum verdict judge(bz_seg *s, const struct stat *st, char *why,
 }
 
 
+static double mib(uint64_t b) { return (double)b / 1048576.0; }
+
 static int create_segment(bz_seg *s, const char *dir, dev_t dev, ino_t ino,
-                          const uint64_t token[2], size_t cache_bytes)
+                          const uint64_t token[2],
+                          const struct bz_seg_sizing *sz)
 {
+    char why[64] = "";
+    size_t cache = sz->cache_bytes ? sz->cache_bytes
+                                   : bz__seg_default_cache(sz->data_bytes, why,
+                                                           sizeof why);
     struct shm_signature sig;
-    make_signature(cache_bytes, &sig);
+    make_signature(cache, files_for(sz->files), &sig);
     s->fd = shm_open(s->name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (s->fd < 0)
         return bz__err_os(errno, "cannot create the shared segment %s of %s",
                           s->name, dir);
-    if (ftruncate(s->fd, (off_t)sig.total_size) != 0) {
-        int e = errno;
+    /* Allocated now, not on first touch: tmpfs delivers SIGBUS for a page
+     * it has no room for, long after the open that promised the cache. */
+    int e = posix_fallocate(s->fd, 0, (off_t)sig.total_size);
+    if (e != 0) {
         close(s->fd);
         shm_unlink(s->name);
-        return bz__err_os(e, "cannot size the shared segment %s of %s "
-                          "(%llu bytes)", s->name, dir,
-                          (unsigned long long)sig.total_size);
+        uint64_t avail = 0;
+        bool known = shm_free_bytes(&avail);
+        char src[160], fix[160];
+        if (sz->cache_bytes)
+            snprintf(src, sizeof src, "as %s asks", sz->source);
+        else
+            snprintf(src, sizeof src, "the default, %s, for %.1f MiB of data",
+                     why, mib(sz->data_bytes));
+        uint64_t over = sig.total_size - (uint64_t)sig.nframes * BZ_SHM_PAGE;
+        if (known && avail >= over + 2 * (uint64_t)BZ_SHM_MIN_CACHE)
+            snprintf(fix, sizeof fix, "set BAZOOLA_CACHE_MB to at most %.2f, "
+                     "or make room in %s", mib(avail - over) * 0.9,
+                     BZ_SHM_FS);
+        else
+            snprintf(fix, sizeof fix, "make room in %s (it cannot hold even "
+                     "the smallest cache), or use lock mode flock, which "
+                     "has none; BAZOOLA_CACHE_MB sets the cache's size",
+                     BZ_SHM_FS);
+        if (e == ENOSPC && known)
+            return bz__err(BZ_EIO,
+                           "the shared cache of %s needs %.1f MiB (%.1f MiB "
+                           "of pages, %s, and %.1f MiB for its file table "
+                           "and undo log), but %s has %.1f MiB free; %s",
+                           dir, mib(sig.total_size),
+                           mib((uint64_t)sig.nframes * BZ_SHM_PAGE), src,
+                           mib(over), BZ_SHM_FS, mib(avail), fix);
+        return bz__err_os(e, "cannot allocate the shared segment %s of %s "
+                          "(%.1f MiB, %s; set BAZOOLA_CACHE_MB to change it)",
+                          s->name, dir, mib(sig.total_size), src);
     }
     int rc = seg_map(s, sig.total_size, dir);
     if (rc) {
@@ -399,7 +505,8 @@ static bool seg_sane(bz_seg *s, char *why, size_t len)
 }
 
 int bz__seg_attach(const char *dir, dev_t dev, ino_t ino,
-                   const uint64_t token[2], size_t cache_bytes, bz_seg **out)
+                   const uint64_t token[2], const struct bz_seg_sizing *sz,
+                   bz_seg **out)
 {
     *out = NULL;
     bz_seg *s = calloc(1, sizeof(*s));
@@ -424,8 +531,20 @@ int bz__seg_attach(const char *dir, dev_t dev, ino_t ino,
     }
     if (rc == BZ_OK && v == SEG_OK && !seg_sane(s, why, sizeof why))
         v = SEG_STALE;
+    /* Left by processes that all died, and too small for our schema: make
+     * it again rather than refuse later (its undo log, if active, must
+     * be replayed first: then it stays, and the open's check says why). */
+    if (rc == BZ_OK && v == SEG_OK && s->h->sig.max_files < sz->files &&
+        !s->undo->active) {
+        char pids[16];
+        if (live_pids(s, pids, sizeof pids) == 0) {
+            snprintf(why, sizeof why, "its file table holds %u files, the "
+                     "schema needs %u", s->h->sig.max_files, sz->files);
+            v = SEG_STALE;
+        }
+    }
     if (rc == BZ_ENOTFOUND) {
-        rc = create_segment(s, dir, dev, ino, token, cache_bytes);
+        rc = create_segment(s, dir, dev, ino, token, sz);
     } else if (rc == BZ_OK && v == SEG_FOREIGN) {
         rc = bz__err(BZ_EINVAL,
                      "the shared segment %s of %s is not ours: %s.  If no "
@@ -455,7 +574,7 @@ int bz__seg_attach(const char *dir, dev_t dev, ino_t ino,
                          s->name, dir, why, pids);
         else {
             shm_unlink(s->name);
-            rc = create_segment(s, dir, dev, ino, token, cache_bytes);
+            rc = create_segment(s, dir, dev, ino, token, sz);
         }
     }
     if (rc == BZ_OK) {
@@ -547,6 +666,23 @@ int bz__seg_remove(dev_t dev, ino_t ino, bool force)
 }
 
 /* ---- files ---------------------------------------------------------- */
+
+bool bz__seg_has_file(bz_seg *s, const char *name)
+{
+    uint32_t n = s->h->nfiles;
+    if (n > s->h->sig.max_files)
+        n = s->h->sig.max_files;
+    for (uint32_t i = 0; i < n; i++)
+        if (strcmp(s->files[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+uint32_t bz__seg_files_free(bz_seg *s)
+{
+    uint32_t n = s->h->nfiles;
+    return n >= s->h->sig.max_files ? 0 : s->h->sig.max_files - n;
+}
 
 int bz__seg_file(bz_seg *s, const char *name, int *slot)
 {

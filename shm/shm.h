@@ -16,8 +16,30 @@
 
 #define BZ_SHM_PAGE 4096
 #define BZ_SHM_DEFAULT_MB 32
+/* Where shm_open puts segments; its free space bounds the cache. */
+#define BZ_SHM_FS "/dev/shm"
 
 typedef struct bz_seg bz_seg;
+
+/* How the process that creates a segment sizes it (shm/README.md,
+ * "Size"). */
+struct bz_seg_sizing {
+    size_t cache_bytes;        /* 0: follow the data                      */
+    const char *source;        /* who asked for cache_bytes, for messages */
+    uint64_t data_bytes;       /* the table files' bytes now              */
+    uint32_t files;            /* table files the opener's schema names   */
+};
+/* The cache that follows data_bytes of data: 1.25 x, at least 32 MiB, at
+ * most a quarter of RAM and half of /dev/shm's free space (the cap wins).
+ * why, when not NULL, says which bound decided. */
+size_t bz__seg_default_cache(uint64_t data_bytes, char *why, size_t len);
+/* The largest cache a user may ask for: half of RAM, at most 2^24
+ * frames. */
+size_t bz__seg_max_cache(void);
+/* The smallest: 8 frames. */
+#define BZ_SHM_MIN_CACHE (8u * BZ_SHM_PAGE)
+/* The most files a segment's table can hold. */
+uint32_t bz__seg_max_files_limit(void);
 
 /* The segment's name for a directory ("/bazoola-<dev>-<ino>"). */
 void bz__seg_name(dev_t dev, ino_t ino, char *buf, size_t len);
@@ -26,9 +48,11 @@ void bz__seg_name(dev_t dev, ino_t ino, char *buf, size_t len);
  * the caller holds the directory's flock.  token identifies this very
  * directory (inode and birth time of DIR/.lock): a directory removed and
  * recreated with the same inode must not find the old one's cache.
- * cache_bytes only matters to the process that creates the segment. */
+ * sz only matters to the process that creates the segment (and to one
+ * that finds a segment too small for its schema that nobody uses). */
 int bz__seg_attach(const char *dir, dev_t dev, ino_t ino,
-                   const uint64_t token[2], size_t cache_bytes, bz_seg **out);
+                   const uint64_t token[2], const struct bz_seg_sizing *sz,
+                   bz_seg **out);
 /* Did this process's attach create the segment (an earlier one, and any
  * undo log in it, was lost)? */
 bool bz__seg_created(bz_seg *s);
@@ -41,6 +65,10 @@ void bz__seg_detach(bz_seg *s);
 int bz__seg_remove(dev_t dev, ino_t ino, bool force);
 
 /* ---- files (under the lock) ---- */
+/* Is name in the file table already?  How many more names fit?  Both
+ * under the lock: an open checks its schema fits before creating a file. */
+bool bz__seg_has_file(bz_seg *s, const char *name);
+uint32_t bz__seg_files_free(bz_seg *s);
 /* The slot of file name (a table file), added when new. */
 int bz__seg_file(bz_seg *s, const char *name, int *slot);
 /* Check the file against its baseline (shm/README.md, "Outside

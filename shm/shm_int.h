@@ -21,7 +21,10 @@
 #define BZ_SHM_VERSION 4
 #define BZ_SHM_CACHE_LINE 64
 #define BZ_SHM_MAX_PROCS 256
-#define BZ_SHM_MAX_FILES 1024
+/* The file table is sized from the opener's schema (twice its files, so
+ * later schemas may add tables), within these bounds. */
+#define BZ_SHM_MIN_FILES 1024
+#define BZ_SHM_MAX_FILES 65536
 #define BZ_SHM_HEADER_SIZE 4096
 
 /* Fixed at creation; validated on every attach. */

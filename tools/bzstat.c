@@ -475,6 +475,21 @@ static void print_text(const struct options *o, const bz_stats *s,
            bz_stats_page_size(s));
     printf("  %-14s%" PRIu64 " of %" PRIu64 " used (%.1f%%)\n", "frames", used,
            frames, frames ? 100.0 * (double)used / (double)frames : 0.0);
+    uint64_t data = bz_stats_data_bytes(s), cache = frames * bz_stats_page_size(s);
+    uint64_t suggest = bz_stats_suggested_cache_mb(s);
+    char b1[64];
+    if (suggest)
+        printf("  %-14s%s, more than the cache's %s: reads miss and go to "
+               "the files.\n  %-14sset BAZOOLA_CACHE_MB=%" PRIu64
+               " (1.25 x the data), or leave it unset to follow the data; "
+               "the next segment, made once every process has closed the "
+               "directory, gets it\n", "data outgrows",
+               fmt_bytes(a, sizeof a, data), fmt_bytes(b1, sizeof b1, cache),
+               "", suggest);
+    else
+        printf("  %-14s%s of table files, %.0f%% of the cache\n", "data",
+               fmt_bytes(a, sizeof a, data),
+               cache ? 100.0 * (double)data / (double)cache : 0.0);
     printf("  %-14s%s\n", "created",
            fmt_when(when, sizeof when, bz_stats_created_at(s), now));
     printf("  %-14s%" PRIu64 " (writers found dead mid-operation)\n",
@@ -587,6 +602,11 @@ static json_t *build_json(const struct options *o, const bz_stats *s,
     json_object_set_new(seg, "page_size", jint(bz_stats_page_size(s)));
     json_object_set_new(seg, "frames", jint(bz_stats_frames(s)));
     json_object_set_new(seg, "frames_used", jint(bz_stats_frames_used(s)));
+    json_object_set_new(seg, "data_bytes", jint(bz_stats_data_bytes(s)));
+    json_object_set_new(seg, "suggested_cache_mb",
+                        bz_stats_suggested_cache_mb(s)
+                            ? jint(bz_stats_suggested_cache_mb(s))
+                            : json_null());
     json_object_set_new(seg, "created_at", jint(bz_stats_created_at(s)));
     json_object_set_new(seg, "recoveries", jint(bz_stats_recoveries(s)));
     json_object_set_new(seg, "fine_timestamps",

@@ -148,7 +148,10 @@ typedef enum bz_lock_mode {
 } bz_lock_mode;
 int bz_options_set_lock_mode(bz_options *o, bz_lock_mode mode);
 /* Size of the shared page cache in MiB, used by the process that creates
- * the segment (0: BAZOOLA_CACHE_MB, which may be fractional, else 32). */
+ * the segment (0: BAZOOLA_CACHE_MB, which may be fractional, else the
+ * size follows the data: 1.25 x the table files, at least 32 MiB, at most a
+ * quarter of RAM and half of /dev/shm's free space; shm/README.md,
+ * "Size").  From 1 to half of RAM; BZ_EINVAL naming the range otherwise. */
 int bz_options_set_cache_mb(bz_options *o, size_t mb);
 
 typedef enum bz_sync {
@@ -369,6 +372,13 @@ uint64_t bz_stats_recoveries(const bz_stats *s);
  * (every change provably seen); 0 when outside-change detection must
  * re-read files written within the last clock tick (shm/README.md). */
 int bz_stats_fine_timestamps(const bz_stats *s);
+/* The bytes of the table files the segment knows, as they are now. */
+uint64_t bz_stats_data_bytes(const bz_stats *s);
+/* 0 while the data fits the cache; else the cache, in MiB, a new segment
+ * would get for it (1.25 x the data, at most half of RAM): set
+ * BAZOOLA_CACHE_MB to it, or let the default follow the data, and the
+ * next segment has it once every process has closed the directory. */
+uint64_t bz_stats_suggested_cache_mb(const bz_stats *s);
 uint64_t bz_stats_counter(const bz_stats *s, bz_stat which);
 /* Per file of the directory ("books.dat", "books__id.idx.dat", ...). */
 size_t bz_stats_nfiles(const bz_stats *s);

@@ -223,7 +223,8 @@ class DB:
     exclusive lock for every operation, no cache).  sync: "off" (default:
     an operation survives the death of any process) or "full" (also a
     power cut).  cache_mb: size of the shared cache in MiB, used by the
-    process that creates the segment (default BAZOOLA_CACHE_MB, else 32).
+    process that creates the segment (default BAZOOLA_CACHE_MB, else it
+    follows the data: shm/README.md, "Size").
     create=False refuses a missing directory or file instead of creating it.
     """
 

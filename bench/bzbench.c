@@ -707,7 +707,7 @@ int main(int argc, char **argv)
     if (bench_data_init(most)) {
         fprintf(stderr, "bzbench: out of memory for %lld rows\n",
                 (long long)most);
-        return EXIT_FAIL;
+        return BZ_EXIT_FAIL;
     }
     double started = bench_now();
     static char labels[NTARGETS][32];

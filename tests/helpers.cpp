@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -55,8 +56,21 @@ TempDir::TempDir(const char *tag)
 
 TempDir::~TempDir()
 {
-    if (!path_.empty())
-        remove_tree(path_);
+    if (path_.empty())
+        return;
+    /* A segment outlives a test whose writer was killed (and one whose
+     * dead writer's log recovery refused is kept on purpose); the next
+     * directory to get this inode number would meet it, and a test
+     * running as another user would be refused by it.  The directory is
+     * going: so is its segment. */
+    struct stat st;
+    if (stat(path_.c_str(), &st) == 0) {
+        char name[128];
+        snprintf(name, sizeof name, "/bazoola-%llx-%llx",
+                 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+        shm_unlink(name);
+    }
+    remove_tree(path_);
 }
 
 static int rm_entry(const char *path, const struct stat *, int, struct FTW *)

@@ -134,6 +134,8 @@ struct OutsideFlock : Outside {
         : db(open_mode(dir, BZ_LOCK_FLOCK, &err)) {}
     bool set_x(int64_t id, int64_t x) override
     {
+        if (!db)
+            return false;
         int rc = update(db.get(), id, "x", x);
         if (rc)
             err = last_error(rc);
@@ -141,6 +143,8 @@ struct OutsideFlock : Outside {
     }
     int64_t add(int64_t x, const std::string &tag, const char *body) override
     {
+        if (!db)
+            return -1; /* err says why the open failed */
         return insert(db.get(), x, 0, tag, body, &err);
     }
     std::string why() override { return err; }
@@ -508,11 +512,16 @@ TEST_P(OutsideBoth, KillNineThenOutsideWriteLosesNothing)
         acked[id] = x;
     OutsideWriter look(d.path());
     int missing = 0;
+    std::string first;
     for (auto &[id, x] : acked) {
         auto r = look.find(id);
-        missing += !r || r->x != x;
+        if ((!r || r->x != x) && !missing++)
+            first = "id " + std::to_string(id) + " want x=" + std::to_string(x) +
+                    (r ? " got x=" + std::to_string(r->x) + " tag " + r->tag
+                       : " no row: " + look.error());
     }
-    EXPECT_EQ(0, missing) << "of " << acked.size() << " acknowledged rows";
+    EXPECT_EQ(0, missing) << "of " << acked.size() << " acknowledged rows; "
+                          << first;
     int st;
     std::string text = check_output(d.path(), &st);
     EXPECT_EQ(0, WEXITSTATUS(st)) << text;

@@ -128,8 +128,8 @@ struct Outside007 : Outside {
 };
 
 struct OutsideFlock : Outside {
+    std::string err; /* before db: its initialiser writes err */
     Db db;
-    std::string err;
     explicit OutsideFlock(const std::string &dir)
         : db(open_mode(dir, BZ_LOCK_FLOCK, &err)) {}
     bool set_x(int64_t id, int64_t x) override
@@ -495,6 +495,20 @@ TEST_P(OutsideBoth, KillNineThenOutsideWriteLosesNothing)
         wait_child(pid, 10000, &st);
         auto out = make_outside(py(), d.path());
         int64_t oid = out->add(-round - 1, "outside", "ack");
+        if (oid < 0 && !py()) {
+            /* kill -9 can end a pwrite at a page boundary: a row crossing
+             * one is left torn.  A flock-mode process cannot undo that
+             * (it has no log) and must refuse, naming the file, until a
+             * shared-mode open undoes the dead write. */
+            EXPECT_NE(std::string::npos, out->why().find("corrupt"))
+                << out->why();
+            out.reset();
+            Db undo = open_mode(d.path(), BZ_LOCK_SHARED, &err);
+            ASSERT_TRUE(undo) << err;
+            undo.reset();
+            out = make_outside(py(), d.path());
+            oid = out->add(-round - 1, "outside", "ack");
+        }
         ASSERT_GT(oid, 0) << out->why();
         acked[oid] = -round - 1;
         Db db = open_mode(d.path(), BZ_LOCK_SHARED, &err);

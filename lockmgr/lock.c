@@ -348,12 +348,13 @@ int bz__lock_release(bz_dirlock *l)
     if (--l->depth > 0)
         return BZ_OK;
     atomic_store(&l->held, 0);
-    /* While we still hold the flock: what our writes left is the
-     * baseline an outside writer's change will differ from. */
-    if (l->robust_taken)
-        bz__seg_hold_end(l->seg, l->dirfd);
-    if (l->robust_taken)
+    if (l->robust_taken) {
+        /* Every commit already retook its files' baselines; any file
+         * still noted as written gets its baseline here, while the flock
+         * keeps outside writers out. */
+        bz__seg_rebaseline(l->seg);
         bz__seg_lock_leaving(l->seg, now_ns() - l->taken_at);
+    }
     (void)flock(l->fd, LOCK_UN);
     if (l->robust_taken)
         pthread_mutex_unlock(bz__seg_mutex(l->seg));

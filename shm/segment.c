@@ -773,9 +773,7 @@ static bool same_as_base(const bz_seg *s, const struct shm_file *f,
                          const struct statx *st)
 {
     return LD(f->base) == BASE_TRUSTED && LD(f->size_valid) && !LD(f->dirty) &&
-           LD(f->ino) == st->stx_ino && LD(f->size) == (int64_t)st->stx_size &&
-           LD(f->mtime_ns) == bz__seg_ts(s, st->stx_mtime) &&
-           LD(f->ctime_ns) == bz__seg_ts(s, st->stx_ctime);
+           bz__seg_stat_equal(s, f, st);
 }
 
 /* Drop a changed file's pages so that nobody is served its old bytes.  An
@@ -852,11 +850,6 @@ bool bz__seg_file_fresh(bz_seg *s, int slot, uint64_t fd_ino)
      * the caller's (another handle may have followed a rename). */
     return s->files[slot].checked_epoch == s->h->lock.epoch &&
            s->files[slot].ino == fd_ino;
-}
-
-bool bz__seg_mgtime(bz_seg *s)
-{
-    return s->h->mgtime != 0;
 }
 
 int bz__seg_check_file(bz_seg *s, int slot, int dirfd, const char *name,
@@ -972,12 +965,6 @@ void bz__seg_rebaseline(bz_seg *s)
         ST(f->dirty, 0u);
     }
     s->ndirty = 0;
-}
-
-void bz__seg_hold_end(bz_seg *s, int dirfd)
-{
-    (void)dirfd;
-    bz__seg_rebaseline(s);
 }
 
 /* The clock of checked_tick: the TSC where the kernel itself keeps time

@@ -84,11 +84,10 @@ bool bz__seg_file_fresh(bz_seg *s, int slot, uint64_t fd_ino);
 /* Before the first change of a file in a hold (fd: the caller's
  * descriptor, valid until the hold ends). */
 void bz__seg_note_dirty(bz_seg *s, int slot, int fd);
-/* The end of a hold, before the flock goes: take the baseline of every
- * file written in it again, so an outside write after ours shows. */
-void bz__seg_hold_end(bz_seg *s, int dirfd);
-/* Does the data directory's file system give multigrain timestamps? */
-bool bz__seg_mgtime(bz_seg *s);
+/* Take the baseline of every file written since the last call again, so
+ * an outside write after ours shows.  Called at every commit or rollback
+ * (the log's end) and, as a last resort, before the flock is released. */
+void bz__seg_rebaseline(bz_seg *s);
 int bz__seg_file_size(bz_seg *s, int slot, int fd, int64_t *size);
 
 /* ---- optimistic reads (no lock; see lockmgr/README.md) ---- */

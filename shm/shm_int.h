@@ -257,9 +257,19 @@ static inline int64_t bz__seg_ts(const bz_seg *s, struct statx_timestamp t)
     return r > 1 ? v - v % r : v;
 }
 
-/* Take the baseline of every file written since the last call again
- * (at every commit: shm/README.md, "Outside writers"). */
-void bz__seg_rebaseline(bz_seg *s);
+/* Does st show the file exactly as its baseline records it?  (Whether
+ * that baseline is to be believed is the caller's question.) */
+static inline bool bz__seg_stat_equal(const bz_seg *s, const struct shm_file *f,
+                                      const struct statx *st)
+{
+    return __atomic_load_n(&f->ino, __ATOMIC_RELAXED) == st->stx_ino &&
+           __atomic_load_n(&f->size, __ATOMIC_RELAXED) ==
+               (int64_t)st->stx_size &&
+           __atomic_load_n(&f->mtime_ns, __ATOMIC_RELAXED) ==
+               bz__seg_ts(s, st->stx_mtime) &&
+           __atomic_load_n(&f->ctime_ns, __ATOMIC_RELAXED) ==
+               bz__seg_ts(s, st->stx_ctime);
+}
 
 /* The clock of checked_tick (see the header's tsc). */
 #if defined(__x86_64__)

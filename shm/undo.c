@@ -567,10 +567,7 @@ static int verify_unwritten(bz_seg *s, int dirfd, int slot)
             return refuse(s, f->name, "it was removed");
         return bz__err_os(errno, "recovery cannot stat %s", f->name);
     }
-    int64_t m = bz__seg_ts(s, st.stx_mtime);
-    int64_t c = bz__seg_ts(s, st.stx_ctime);
-    if (st.stx_ino != f->ino || (int64_t)st.stx_size != f->size ||
-        m != f->mtime_ns || c != f->ctime_ns)
+    if (!bz__seg_stat_equal(s, f, &st))
         return refuse(s, f->name, "that process had read it, and it was "
                       "written since");
     return BZ_OK;
